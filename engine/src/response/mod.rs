@@ -1,0 +1,5 @@
+//! Server responses and their encoding.
+
+pub mod value;
+
+pub use value::Value;

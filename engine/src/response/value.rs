@@ -1,0 +1,144 @@
+//! Generic IMAP data values (NIL, numbers, atoms, strings, lists) and how they are written:
+//! the one place that decides atom vs quoted string vs literal.
+
+/// A piece of response data. ENVELOPE, BODYSTRUCTURE, ID and STATUS answers are trees of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Nil,
+    Number(u64),
+    /// Written as is: the caller guarantees atom syntax (e.g. `\Seen`, `UID`).
+    Atom(String),
+    /// A string: written quoted when it can be, else as a `{n}` literal.
+    Str(Vec<u8>),
+    /// A string that must be a literal (bodies).
+    Literal(Vec<u8>),
+    /// `~{n}` literal8 (RFC 3516), for binary content.
+    Literal8(Vec<u8>),
+    List(Vec<Value>),
+}
+
+impl Value {
+    /// A string value from text.
+    pub fn str(s: impl AsRef<[u8]>) -> Value {
+        Value::Str(s.as_ref().to_vec())
+    }
+    /// `NIL` for `None`, else a string.
+    pub fn nstr<S: AsRef<[u8]>>(s: Option<S>) -> Value {
+        match s {
+            Some(s) => Value::str(s),
+            None => Value::Nil,
+        }
+    }
+    /// Appends the wire form of this value to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Nil => out.extend_from_slice(b"NIL"),
+            Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Value::Atom(a) => out.extend_from_slice(a.as_bytes()),
+            Value::Str(s) => write_string(out, s),
+            Value::Literal(s) => write_literal(out, s),
+            Value::Literal8(s) => {
+                out.push(b'~');
+                write_literal(out, s)
+            }
+            Value::List(items) => {
+                out.push(b'(');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b' ');
+                    }
+                    item.write(out);
+                }
+                out.push(b')');
+            }
+        }
+    }
+    /// The wire form as a fresh buffer (tests, small values).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.write(&mut v);
+        v
+    }
+}
+
+/// Longest string we send quoted; longer ones go as literals so no line grows without bound.
+const MAX_QUOTED: usize = 1024;
+
+/// Can `s` be sent as a quoted string? (RFC 9051 `quoted`: 7-bit text without CR, LF, NUL.)
+pub fn quotable(s: &[u8]) -> bool {
+    s.len() <= MAX_QUOTED
+        && s.iter()
+            .all(|&b| (0x01..0x80).contains(&b) && b != b'\r' && b != b'\n')
+}
+
+/// Writes `s` as a quoted string (escaping `"` and `\`) or, if it cannot be, a literal.
+pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
+    if quotable(s) {
+        out.push(b'"');
+        for &b in s {
+            if b == b'"' || b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        write_literal(out, s);
+    }
+}
+
+/// Writes `{n}\r\n` followed by the bytes.
+pub fn write_literal(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'{');
+    out.extend_from_slice(s.len().to_string().as_bytes());
+    out.extend_from_slice(b"}\r\n");
+    out.extend_from_slice(s);
+}
+
+/// Writes `s` as an atom if it is one (and not `NIL`), else as a string.
+pub fn write_astring(out: &mut Vec<u8>, s: &[u8]) {
+    let is_atom = !s.is_empty()
+        && !s.eq_ignore_ascii_case(b"NIL")
+        && s.iter().all(|&b| is_atom_char(b) || b == b']');
+    if is_atom {
+        out.extend_from_slice(s);
+    } else {
+        write_string(out, s);
+    }
+}
+
+/// ATOM-CHAR of RFC 9051: any CHAR except atom-specials.
+pub fn is_atom_char(b: u8) -> bool {
+    b > 0x20 && b < 0x7f && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_pick_their_form_by_content() {
+        assert_eq!(Value::str("Hello").to_bytes(), b"\"Hello\"");
+        assert_eq!(Value::str("a\"b\\c").to_bytes(), b"\"a\\\"b\\\\c\"");
+        assert_eq!(Value::str("crème").to_bytes(), "{6}\r\ncrème".as_bytes());
+        assert_eq!(Value::str("a\r\nb").to_bytes(), b"{4}\r\na\r\nb");
+        assert_eq!(Value::Literal8(b"\0".to_vec()).to_bytes(), b"~{1}\r\n\0");
+        let l = Value::List(vec![
+            Value::Nil,
+            Value::Number(7),
+            Value::Atom("\\Seen".into()),
+        ]);
+        assert_eq!(l.to_bytes(), b"(NIL 7 \\Seen)");
+    }
+
+    #[test]
+    fn astrings_avoid_nil_and_specials() {
+        let mut out = Vec::new();
+        write_astring(&mut out, b"INBOX");
+        out.push(b' ');
+        write_astring(&mut out, b"NIL");
+        out.push(b' ');
+        write_astring(&mut out, b"my box");
+        assert_eq!(out, b"INBOX \"NIL\" \"my box\"");
+    }
+}

@@ -1,0 +1,1 @@
+//! SEARCH evaluation: decides whether one message matches a `SearchKey`. (Stub: being written.)

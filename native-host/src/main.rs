@@ -1,0 +1,2 @@
+//! The `tidings` binary. (Being written.)
+fn main() {}

@@ -1,0 +1,1 @@
+//! Shared helpers for Tidings' cross-crate tests (the tests live in `tests/tests/`).
