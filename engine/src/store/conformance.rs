@@ -86,7 +86,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 #[allow(async_fn_in_trait)]
 pub trait TestBackend: super::Store {
     /// Creates an account as a real "add user" would: INBOX plus the special-use mailboxes
-    /// of [`DEFAULT_MAILBOXES`](super::DEFAULT_MAILBOXES), each with its attribute.
+    /// of [`DEFAULT_MAILBOXES`](super::DEFAULT_MAILBOXES), each with its attribute, all
+    /// subscribed.
     async fn add_test_user(&self, name: &str, password: &str) -> StoreResult<()>;
 }
 

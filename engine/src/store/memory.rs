@@ -16,26 +16,27 @@ use crate::types::{DateTime, Flag, SpecialUse, Uid};
 /// An in-memory [`Store`]. `Send + Sync`; one `std::sync::Mutex` makes every call atomic.
 /// Nothing survives the process: use it for tests, the web demo's first run and examples.
 ///
+/// Choices the trait leaves open: RENAME carries the subscriptions of the renamed names
+/// along (as Dovecot does); DELETE keeps them (RFC 9051 §6.3.9); `claim_recent` neither bumps
+/// the modseq nor wakes watchers; a forged [`Account`] naming no user gets `Cannot`.
+///
 /// ```
 /// use tidings_engine::store::MemoryStore;
 /// let store = MemoryStore::new();
 /// store.add_user("alice", "secret").unwrap();
 /// ```
-#[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
     notifier: Notifier,
     max_message_size: Option<usize>,
 }
 
-#[derive(Debug)]
 struct State {
     next_uidvalidity: u32,
     next_mailbox_id: MailboxId,
     accounts: HashMap<String, AccountData>,
 }
 
-#[derive(Debug)]
 struct AccountData {
     password: Vec<u8>,
     /// Keyed by name, so iteration is LIST order.
@@ -43,7 +44,6 @@ struct AccountData {
     subscriptions: BTreeSet<MailboxName>,
 }
 
-#[derive(Debug)]
 struct Mailbox {
     id: MailboxId,
     special_use: Option<SpecialUse>,
@@ -57,13 +57,24 @@ struct Mailbox {
     tombstones: Vec<(Uid, u64)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Message {
     flags: Vec<Flag>,
     modseq: u64,
     raw: Arc<[u8]>,
     parsed: Arc<ParsedMessage>,
     internal_date: DateTime,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("MemoryStore")
+            .field("accounts", &st.accounts.len())
+            .field("next_uidvalidity", &st.next_uidvalidity)
+            .field("max_message_size", &self.max_message_size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for MemoryStore {
@@ -100,8 +111,8 @@ impl MemoryStore {
         self
     }
 
-    /// Adds an account with INBOX and the special-use mailboxes of [`DEFAULT_MAILBOXES`].
-    /// Fails with `AlreadyExists` if the name is taken.
+    /// Adds an account with INBOX and the special-use mailboxes of [`DEFAULT_MAILBOXES`],
+    /// all subscribed. Fails with `AlreadyExists` if the name is taken.
     pub fn add_user(&self, name: &str, password: impl AsRef<[u8]>) -> StoreResult<()> {
         let mut st = self.lock();
         if st.accounts.contains_key(name) {
@@ -115,6 +126,7 @@ impl MemoryStore {
         for (mbox, special_use) in DEFAULT_MAILBOXES {
             let mailbox = st.new_mailbox(special_use)?;
             acct.mailboxes.insert(MailboxName::new(mbox), mailbox);
+            acct.subscriptions.insert(MailboxName::new(mbox));
         }
         st.accounts.insert(name.to_string(), acct);
         Ok(())
@@ -409,7 +421,7 @@ impl Store for MemoryStore {
             if acct.mailboxes.contains_key(&to) {
                 return Err(StoreError::AlreadyExists);
             }
-            if is_below(&to, &from) {
+            if is_below(&to, &from) && !from.is_inbox() {
                 return Err(StoreError::Cannot(
                     "cannot rename a mailbox under itself".into(),
                 ));
@@ -576,11 +588,7 @@ impl Store for MemoryStore {
     async fn claim_recent(&self, account: &Account, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
         self.mutate(account, |st, user| {
             let m = st.account_mut(user)?.by_id_mut(mailbox)?;
-            let claimed = m
-                .messages
-                .range(m.recent_mark..m.uidnext)
-                .map(|(u, _)| *u)
-                .collect();
+            let claimed = m.messages.range(m.recent_mark..).map(|(u, _)| *u).collect();
             m.recent_mark = m.uidnext;
             Ok((claimed, false))
         })
@@ -791,6 +799,105 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secre"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(constant_time_eq(b"", b""));
+    }
+
+    fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+        match crate::store::conformance::block_on_ready(fut, 1000) {
+            Some(v) => v,
+            None => panic!("MemoryStore future pending"),
+        }
+    }
+
+    fn alice(store: &MemoryStore) -> Account {
+        let _ = store.add_user("alice", "pw");
+        Account {
+            name: "alice".into(),
+        }
+    }
+
+    fn msg(body: &str) -> NewMessage {
+        crate::store::conformance::test_message(body, &[], 1)
+    }
+
+    fn n(s: &str) -> MailboxName {
+        MailboxName::new(s)
+    }
+
+    #[test]
+    fn uidvalidity_counts_up_from_the_base() {
+        let s = MemoryStore::with_uidvalidity_base(1_750_701_677);
+        let a = alice(&s);
+        let inbox = block_on(s.status(&a, &n("INBOX"))).map(|x| x.uidvalidity);
+        assert_eq!(inbox, Ok(1_750_701_677));
+        block_on(s.create_mailbox(&a, &n("x"), None)).unwrap_or_default();
+        let x = block_on(s.status(&a, &n("x"))).map(|x| x.uidvalidity);
+        assert_eq!(x, Ok(1_750_701_677 + DEFAULT_MAILBOXES.len() as u32));
+        let z = MemoryStore::with_uidvalidity_base(0);
+        let a = alice(&z);
+        assert_eq!(
+            block_on(z.status(&a, &n("INBOX"))).map(|x| x.uidvalidity),
+            Ok(1)
+        );
+    }
+
+    #[test]
+    fn oversized_messages_are_refused() {
+        let s = MemoryStore::new().with_max_message_size(50);
+        let a = alice(&s);
+        assert_eq!(
+            block_on(s.append(&a, &n("INBOX"), msg("too big"))),
+            Err(StoreError::TooBig)
+        );
+        assert_eq!(
+            block_on(s.status(&a, &n("INBOX"))).map(|x| x.messages),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn rename_carries_subscriptions_and_inbox_may_go_below_itself() {
+        let s = MemoryStore::new();
+        let a = alice(&s);
+        block_on(s.create_mailbox(&a, &n("L/R"), None)).unwrap_or_default();
+        assert_eq!(block_on(s.set_subscribed(&a, &n("L/R"), true)), Ok(()));
+        assert_eq!(block_on(s.rename_mailbox(&a, &n("L"), &n("M"))), Ok(()));
+        let subs = block_on(s.subscriptions(&a)).unwrap_or_default();
+        assert!(
+            subs.contains(&n("M/R")) && !subs.contains(&n("L/R")),
+            "{subs:?}"
+        );
+        block_on(s.append(&a, &n("INBOX"), msg("x")))
+            .map(drop)
+            .unwrap_or_default();
+        assert_eq!(
+            block_on(s.rename_mailbox(&a, &n("inbox"), &n("INBOX/old"))),
+            Ok(())
+        );
+        let old = block_on(s.status(&a, &n("INBOX/old"))).map(|x| x.messages);
+        assert_eq!(old, Ok(1));
+    }
+
+    #[test]
+    fn move_within_one_mailbox_renumbers() {
+        let s = MemoryStore::new();
+        let a = alice(&s);
+        let ap = block_on(s.append(&a, &n("INBOX"), msg("x")));
+        let Ok(ap) = ap else { panic!("{ap:?}") };
+        let moved = block_on(s.move_messages(&a, ap.mailbox, &[ap.uid], &n("INBOX")));
+        assert_eq!(moved.map(|c| c.mapping), Ok(vec![(ap.uid, ap.uid + 1)]));
+        let snap = block_on(s.snapshot(&a, &n("INBOX"))).map(|x| x.messages.len());
+        assert_eq!(snap, Ok(1));
+    }
+
+    #[test]
+    fn a_forged_account_is_refused_without_panicking() {
+        let s = MemoryStore::new();
+        let ghost = Account {
+            name: "ghost".into(),
+        };
+        assert!(block_on(s.list_mailboxes(&ghost)).is_err());
+        assert!(block_on(s.append(&ghost, &n("INBOX"), msg("x"))).is_err());
+        assert!(block_on(s.claim_recent(&ghost, 1)).is_err());
     }
 
     #[test]

@@ -269,7 +269,8 @@ pub trait Store {
 // Helpers every backend shares, so the rules are written once.
 
 /// The mailboxes every new account starts with, and their special-use attributes (RFC 6154).
-/// Backends create exactly these when a user is added.
+/// Backends create exactly these, subscribed (clients such as Thunderbird only show
+/// subscribed folders by default), when a user is added.
 pub const DEFAULT_MAILBOXES: [(&str, Option<SpecialUse>); 6] = [
     ("INBOX", None),
     ("Drafts", Some(SpecialUse::Drafts)),
@@ -319,11 +320,12 @@ pub fn is_below(name: &MailboxName, parent: &MailboxName) -> bool {
         .is_some_and(|rest| rest.starts_with(DELIMITER))
 }
 
-/// Puts flags in their stored form: `\Recent` dropped, duplicates removed (keywords compare
-/// ASCII case-insensitively and keep the mailbox's first spelling), system flags first in the
-/// order `\Answered \Flagged \Deleted \Seen \Draft`, then keywords (and `\Extension`
-/// flags) in the mailbox's first-use order. New keywords are appended to `keywords`, the
-/// mailbox's list of keywords in use.
+/// Puts flags in their stored form: `\Recent` and unknown `\Extension` flags dropped (a
+/// server must not generate flag-extensions, RFC 9051 §9, so it cannot keep them; the session
+/// should refuse them first), duplicates removed (keywords compare ASCII case-insensitively
+/// and keep the mailbox's first spelling), system flags first in the order
+/// `\Answered \Flagged \Deleted \Seen \Draft`, then keywords in the mailbox's first-use
+/// order. New keywords are appended to `keywords`, the mailbox's list of keywords in use.
 pub fn canonical_flags(flags: &[Flag], keywords: &mut Vec<String>) -> Vec<Flag> {
     let mut system = [false; 5];
     let mut used: Vec<usize> = Vec::new();
@@ -334,8 +336,8 @@ pub fn canonical_flags(flags: &[Flag], keywords: &mut Vec<String>) -> Vec<Flag> 
             Flag::Deleted => 2,
             Flag::Seen => 3,
             Flag::Draft => 4,
-            Flag::Recent => continue,
-            Flag::Keyword(k) | Flag::Extension(k) => {
+            Flag::Recent | Flag::Extension(_) => continue,
+            Flag::Keyword(k) => {
                 if k.is_empty() {
                     continue;
                 }
@@ -369,15 +371,10 @@ pub fn canonical_flags(flags: &[Flag], keywords: &mut Vec<String>) -> Vec<Flag> 
         .zip(system)
         .filter_map(|(f, on)| on.then_some(f))
         .collect();
-    out.extend(used.into_iter().filter_map(|i| {
-        keywords.get(i).map(|k| {
-            if k.starts_with('\\') {
-                Flag::Extension(k.clone())
-            } else {
-                Flag::Keyword(k.clone())
-            }
-        })
-    }));
+    out.extend(
+        used.into_iter()
+            .filter_map(|i| keywords.get(i).map(|k| Flag::Keyword(k.clone()))),
+    );
     out
 }
 
@@ -407,6 +404,7 @@ mod tests {
                 Flag::Answered,
                 Flag::Seen,
                 Flag::Keyword("project".into()),
+                Flag::Extension("\\Unknown".into()),
             ],
             &mut kw,
         );
