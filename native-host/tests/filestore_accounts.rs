@@ -129,3 +129,51 @@ fn account_methods_work_outside_a_runtime() {
     store.delete_user("dave").expect("delete");
     assert!(store.list_users().expect("list").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_whose_names_are_prefixes_stay_apart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = FileStore::open(dir.path()).expect("open");
+    for user in ["al", "alice", "al/x"] {
+        store.add_user(user, "pw").expect("add");
+    }
+    let al = store
+        .authenticate("al", b"pw")
+        .await
+        .expect("auth")
+        .expect("al");
+    store
+        .create_mailbox(&al, &MailboxName::new("Mine"), None)
+        .await
+        .expect("create");
+    store
+        .set_subscribed(&al, &MailboxName::new("Mine"), true)
+        .await
+        .expect("subscribe");
+    for user in ["alice", "al/x"] {
+        let other = store
+            .authenticate(user, b"pw")
+            .await
+            .expect("auth")
+            .expect(user);
+        let names: Vec<String> = store
+            .list_mailboxes(&other)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|m| m.name.0)
+            .collect();
+        assert_eq!(names.len(), 6, "{user} sees {names:?}");
+        assert!(!names.contains(&"Mine".to_string()));
+        let subs = store.subscriptions(&other).await.expect("subs");
+        assert_eq!(subs.len(), 6, "{user} subscriptions {subs:?}");
+    }
+    assert_eq!(store.list_mailboxes(&al).await.expect("list").len(), 7);
+    store.delete_user("al").expect("delete al");
+    let alice = store
+        .authenticate("alice", b"pw")
+        .await
+        .expect("auth")
+        .expect("alice survives al's deletion");
+    assert_eq!(store.list_mailboxes(&alice).await.expect("list").len(), 6);
+}

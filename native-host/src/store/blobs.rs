@@ -24,7 +24,12 @@ pub(crate) struct BlobDir {
 impl BlobDir {
     /// Creates `root` if needed. `next_id` must exceed every id referenced by the metadata.
     pub fn open(root: PathBuf, next_id: u64) -> io::Result<BlobDir> {
-        fs::create_dir_all(&root)?;
+        if !root.is_dir() {
+            fs::create_dir_all(&root)?;
+            if let Some(parent) = root.parent() {
+                sync_dir(parent)?;
+            }
+        }
         Ok(BlobDir {
             root,
             next_id: AtomicU64::new(next_id.max(1)),

@@ -322,8 +322,10 @@ impl Inner {
     }
 
     /// Advances the recent mark to UIDNEXT; not a change to any message (no modseq bump).
+    /// Committed with eventual durability: after a power loss a message may be \Recent
+    /// once more, which RFC 9051 allows; a process crash loses nothing.
     pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
-        self.write(|t| {
+        self.write_with(redb::Durability::Eventual, |t| {
             check_account(&t.accounts, user)?;
             let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
             let mut claimed = Vec::new();

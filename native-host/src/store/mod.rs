@@ -74,7 +74,18 @@ impl Inner {
     /// Runs `f` in one write transaction and commits it (durably) if `f` succeeds; on error
     /// the transaction is dropped, i.e. rolled back.
     fn write<T>(&self, f: impl FnOnce(&mut Tables) -> StoreResult<T>) -> StoreResult<T> {
-        let txn = self.db.begin_write().bk()?;
+        self.write_with(redb::Durability::Immediate, f)
+    }
+
+    /// As [`Inner::write`] with a chosen durability: `Eventual` for state whose loss in a
+    /// power failure is harmless (the \Recent mark), to spare an fsync on every SELECT.
+    fn write_with<T>(
+        &self,
+        durability: redb::Durability,
+        f: impl FnOnce(&mut Tables) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut txn = self.db.begin_write().bk()?;
+        txn.set_durability(durability);
         let value = {
             let mut tables = Tables::open(&txn)?;
             f(&mut tables)?
