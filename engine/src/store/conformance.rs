@@ -133,13 +133,16 @@ pub type CaseResult = Result<(), Failure>;
 /// One case's name and result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseOutcome {
+    /// The case's function name, e.g. `uids_strictly_increase`.
     pub name: &'static str,
+    /// `Ok` or the first broken rule.
     pub result: CaseResult,
 }
 
 /// The outcome of a run: every case that ran, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
+    /// One entry per case run, in run order.
     pub outcomes: Vec<CaseOutcome>,
 }
 
