@@ -309,7 +309,7 @@ pub fn validate_mailbox_name(name: &MailboxName) -> StoreResult<()> {
 pub fn parent_names(name: &MailboxName) -> Vec<MailboxName> {
     let s = name.as_str();
     s.match_indices(DELIMITER)
-        .map(|(i, _)| MailboxName::new(&s[..i]))
+        .filter_map(|(i, _)| s.get(..i).map(MailboxName::new))
         .collect()
 }
 

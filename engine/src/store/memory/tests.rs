@@ -124,3 +124,15 @@ fn add_user_twice_is_refused() {
     assert_eq!(s.add_user("a", "p"), Ok(()));
     assert_eq!(s.add_user("a", "q"), Err(StoreError::AlreadyExists));
 }
+
+#[test]
+fn multibyte_names_near_the_inbox_prefix_do_not_panic() {
+    let s = MemoryStore::new();
+    let a = alice(&s);
+    for name in ["abcdé", "abcdeé", "INBOXé", "INBOX/é", "Ünïcødé/子"] {
+        assert!(
+            block_on(s.create_mailbox(&a, &n(name), None)).is_ok(),
+            "{name}"
+        );
+    }
+}
