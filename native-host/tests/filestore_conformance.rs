@@ -24,7 +24,7 @@ async fn file_store_passes_the_conformance_suite() {
     .await;
     println!("{report}");
     assert!(report.is_success(), "{report}");
-    assert!(report.len() >= 29, "only {} cases ran", report.len());
+    assert!(report.len() >= 30, "only {} cases ran", report.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
