@@ -12,7 +12,7 @@ pub use notify::{Notifier, Watch};
 
 use crate::command::{MailboxName, StoreOp};
 use crate::mime::ParsedMessage;
-use crate::types::{DateTime, Flag, SpecialUse, Uid};
+use crate::types::{DateTime, Flag, SpecialUse, Uid, DELIMITER};
 
 /// Identifies a mailbox for as long as it exists. Never reused: a mailbox deleted and created
 /// again under the same name gets a new id (and a new UIDVALIDITY).
@@ -263,4 +263,180 @@ pub trait Store {
 
     /// A handle that wakes when anything in the account changes.
     fn watch(&self, account: &Account) -> Watch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers every backend shares, so the rules are written once.
+
+/// The mailboxes every new account starts with, and their special-use attributes (RFC 6154).
+/// Backends create exactly these when a user is added.
+pub const DEFAULT_MAILBOXES: [(&str, Option<SpecialUse>); 6] = [
+    ("INBOX", None),
+    ("Drafts", Some(SpecialUse::Drafts)),
+    ("Sent", Some(SpecialUse::Sent)),
+    ("Trash", Some(SpecialUse::Trash)),
+    ("Junk", Some(SpecialUse::Junk)),
+    ("Archive", Some(SpecialUse::Archive)),
+];
+
+/// Checks a (decoded, normalised) mailbox name against the rules every backend enforces:
+/// not empty, no leading or trailing `/`, no empty level (`//`), no control characters and
+/// no LIST wildcards `%` `*`. A CREATE with a trailing delimiter must be stripped by the
+/// session before it reaches the store.
+pub fn validate_mailbox_name(name: &MailboxName) -> StoreResult<()> {
+    let s = name.as_str();
+    let bad = |why: &str| Err(StoreError::InvalidName(format!("{s:?}: {why}")));
+    if s.is_empty() {
+        return bad("empty name");
+    }
+    if s.starts_with(DELIMITER) || s.ends_with(DELIMITER) {
+        return bad("leading or trailing hierarchy delimiter");
+    }
+    if s.split(DELIMITER).any(str::is_empty) {
+        return bad("empty hierarchy level");
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return bad("control character");
+    }
+    if s.contains(['%', '*']) {
+        return bad("wildcard character");
+    }
+    Ok(())
+}
+
+/// The superior names of `name`, outermost first: `a/b/c` gives `a`, `a/b`.
+pub fn parent_names(name: &MailboxName) -> Vec<MailboxName> {
+    let s = name.as_str();
+    s.match_indices(DELIMITER)
+        .map(|(i, _)| MailboxName::new(&s[..i]))
+        .collect()
+}
+
+/// Is `name` strictly below `parent` in the hierarchy (`a/b` is below `a`, `ab` is not)?
+pub fn is_below(name: &MailboxName, parent: &MailboxName) -> bool {
+    name.as_str()
+        .strip_prefix(parent.as_str())
+        .is_some_and(|rest| rest.starts_with(DELIMITER))
+}
+
+/// Puts flags in their stored form: `\Recent` dropped, duplicates removed (keywords compare
+/// ASCII case-insensitively and keep the mailbox's first spelling), system flags first in the
+/// order `\Answered \Flagged \Deleted \Seen \Draft`, then keywords (and `\Extension`
+/// flags) in the mailbox's first-use order. New keywords are appended to `keywords`, the
+/// mailbox's list of keywords in use.
+pub fn canonical_flags(flags: &[Flag], keywords: &mut Vec<String>) -> Vec<Flag> {
+    let mut system = [false; 5];
+    let mut used: Vec<usize> = Vec::new();
+    for flag in flags {
+        let slot = match flag {
+            Flag::Answered => 0,
+            Flag::Flagged => 1,
+            Flag::Deleted => 2,
+            Flag::Seen => 3,
+            Flag::Draft => 4,
+            Flag::Recent => continue,
+            Flag::Keyword(k) | Flag::Extension(k) => {
+                if k.is_empty() {
+                    continue;
+                }
+                let idx = match keywords.iter().position(|x| x.eq_ignore_ascii_case(k)) {
+                    Some(i) => i,
+                    None => {
+                        keywords.push(k.clone());
+                        keywords.len() - 1
+                    }
+                };
+                if !used.contains(&idx) {
+                    used.push(idx);
+                }
+                continue;
+            }
+        };
+        if let Some(s) = system.get_mut(slot) {
+            *s = true;
+        }
+    }
+    used.sort_unstable();
+    let sys = [
+        Flag::Answered,
+        Flag::Flagged,
+        Flag::Deleted,
+        Flag::Seen,
+        Flag::Draft,
+    ];
+    let mut out: Vec<Flag> = sys
+        .into_iter()
+        .zip(system)
+        .filter_map(|(f, on)| on.then_some(f))
+        .collect();
+    out.extend(used.into_iter().filter_map(|i| {
+        keywords.get(i).map(|k| {
+            if k.starts_with('\\') {
+                Flag::Extension(k.clone())
+            } else {
+                Flag::Keyword(k.clone())
+            }
+        })
+    }));
+    out
+}
+
+/// Does `a` name the same flag as `b` (keywords compared ASCII case-insensitively)?
+pub fn same_flag(a: &Flag, b: &Flag) -> bool {
+    match (a, b) {
+        (Flag::Keyword(x), Flag::Keyword(y)) | (Flag::Extension(x), Flag::Extension(y)) => {
+            x.eq_ignore_ascii_case(y)
+        }
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_deduplicated_and_ordered() {
+        let mut kw = vec!["$Later".to_string()];
+        let got = canonical_flags(
+            &[
+                Flag::Keyword("Project".into()),
+                Flag::Seen,
+                Flag::Recent,
+                Flag::Keyword("$later".into()),
+                Flag::Answered,
+                Flag::Seen,
+                Flag::Keyword("project".into()),
+            ],
+            &mut kw,
+        );
+        assert_eq!(
+            got,
+            vec![
+                Flag::Answered,
+                Flag::Seen,
+                Flag::Keyword("$Later".into()),
+                Flag::Keyword("Project".into()),
+            ]
+        );
+        assert_eq!(kw, vec!["$Later".to_string(), "Project".to_string()]);
+    }
+
+    #[test]
+    fn names_are_checked_and_split() {
+        for bad in ["", "/a", "a/", "a//b", "a\u{7}b", "a%", "*"] {
+            assert!(
+                validate_mailbox_name(&MailboxName::new(bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(validate_mailbox_name(&MailboxName::new("Ünïcode/ok b")).is_ok());
+        assert_eq!(
+            parent_names(&MailboxName::new("a/b/c")),
+            vec![MailboxName::new("a"), MailboxName::new("a/b")]
+        );
+        assert!(is_below(&MailboxName::new("a/b"), &MailboxName::new("a")));
+        assert!(!is_below(&MailboxName::new("ab"), &MailboxName::new("a")));
+        assert!(!is_below(&MailboxName::new("a"), &MailboxName::new("a")));
+    }
 }

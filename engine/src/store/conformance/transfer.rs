@@ -1,0 +1,282 @@
+//! Conformance cases about removing and moving messages (EXPUNGE, COPY, MOVE), STATUS
+//! numbers, and reading a message back (bytes, size, INTERNALDATE).
+
+use super::{expect_err, is_no_such, login, mbox, test_message, CaseResult, Failure, TestBackend};
+use crate::store::{Account, MessageMeta};
+use crate::types::{Flag, Uid};
+
+async fn messages<S: TestBackend>(
+    store: &S,
+    acct: &Account,
+    name: &str,
+) -> Result<Vec<MessageMeta>, Failure> {
+    Ok(store.snapshot(acct, &mbox(name)).await?.messages)
+}
+
+/// EXPUNGE removes exactly the given UIDs that exist (whatever their flags) and says which.
+pub async fn expunge_removes_exactly_given<S: TestBackend>(store: &S) -> CaseResult {
+    let acct = login(store, "alice").await?;
+    let mut uids = Vec::new();
+    let mut id = 0;
+    for (i, s) in ["a", "b", "c", "d"].into_iter().enumerate() {
+        let flags: &[Flag] = if i < 2 { &[Flag::Deleted] } else { &[] };
+        let a = store
+            .append(&acct, &mbox("INBOX"), test_message(s, flags, 1))
+            .await?;
+        uids.push(a.uid);
+        id = a.mailbox;
+    }
+    let &[u1, u2, u3, u4] = uids.as_slice() else {
+        return Err(Failure("four appends".into()));
+    };
+    let removed = store.expunge(&acct, id, &[u3, u2, u4 + 50, u2]).await?;
+    ensure_eq!(removed, vec![u2, u3], "EXPUNGE result");
+    let left: Vec<Uid> = messages(store, &acct, "INBOX")
+        .await?
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    ensure_eq!(left, vec![u1, u4], "messages left");
+    let again = store.expunge(&acct, id, &[u2]).await?;
+    ensure!(again.is_empty(), "expunged twice: {again:?}");
+    Ok(())
+}
+
+/// COPY keeps bytes, flags and INTERNALDATE, maps source to new UIDs in source order,
+/// reports the destination's UIDVALIDITY, skips missing UIDs, leaves the source alone.
+pub async fn copy_carries_flags_date_and_bytes<S: TestBackend>(store: &S) -> CaseResult {
+    let acct = login(store, "alice").await?;
+    let a = store
+        .append(&acct, &mbox("INBOX"), test_message("a", &[Flag::Seen], 4))
+        .await?;
+    let b = store
+        .append(
+            &acct,
+            &mbox("INBOX"),
+            test_message("b", &[Flag::Flagged, Flag::Keyword("Work".into())], 9),
+        )
+        .await?;
+    let source_before = messages(store, &acct, "INBOX").await?;
+    let copied = store
+        .copy(
+            &acct,
+            a.mailbox,
+            &[b.uid, b.uid + 10, a.uid],
+            &mbox("Archive"),
+        )
+        .await?;
+    let archive = store.snapshot(&acct, &mbox("Archive")).await?;
+    ensure_eq!(copied.uidvalidity, archive.uidvalidity, "COPYUID validity");
+    let sources: Vec<Uid> = copied.mapping.iter().map(|p| p.0).collect();
+    ensure_eq!(sources, vec![a.uid, b.uid], "mapping sources");
+    let targets: Vec<Uid> = copied.mapping.iter().map(|p| p.1).collect();
+    let listed: Vec<Uid> = archive.messages.iter().map(|m| m.uid).collect();
+    ensure_eq!(listed, targets, "destination UIDs");
+    for &(from, to) in &copied.mapping {
+        let src = source_before.iter().find(|m| m.uid == from);
+        let dst = archive.messages.iter().find(|m| m.uid == to);
+        ensure_eq!(
+            dst.map(|m| m.flags.clone()),
+            src.map(|m| m.flags.clone()),
+            "flags of copy {from}->{to}"
+        );
+        let (sb, db) = (
+            store.message_bytes(&acct, a.mailbox, from).await?,
+            store.message_bytes(&acct, archive.id, to).await?,
+        );
+        ensure!(sb[..] == db[..], "bytes of copy {from}->{to} differ");
+        let (si, di) = (
+            store.message_info(&acct, a.mailbox, from).await?,
+            store.message_info(&acct, archive.id, to).await?,
+        );
+        ensure_eq!(di.internal_date, si.internal_date, "INTERNALDATE of copy");
+        ensure_eq!(di.size, si.size, "size of copy");
+        ensure_eq!(di.uid, to, "uid in message_info");
+    }
+    ensure_eq!(
+        messages(store, &acct, "INBOX").await?,
+        source_before,
+        "source after COPY"
+    );
+    let none = store
+        .copy(&acct, a.mailbox, &[b.uid + 99], &mbox("Archive"))
+        .await?;
+    ensure!(
+        none.mapping.is_empty(),
+        "COPY of missing UIDs mapped {:?}",
+        none.mapping
+    );
+    Ok(())
+}
+
+/// MOVE = COPY + EXPUNGE in one step: the source loses the messages (and reports them as
+/// expunged), the destination has them with their flags.
+pub async fn move_expunges_source<S: TestBackend>(store: &S) -> CaseResult {
+    let acct = login(store, "alice").await?;
+    let inbox = mbox("INBOX");
+    let a = store
+        .append(&acct, &inbox, test_message("a", &[Flag::Answered], 1))
+        .await?;
+    let b = store
+        .append(&acct, &inbox, test_message("b", &[], 2))
+        .await?;
+    let c = store
+        .append(&acct, &inbox, test_message("c", &[], 3))
+        .await?;
+    let m = store.snapshot(&acct, &inbox).await?.highest_modseq;
+    let moved = store
+        .move_messages(&acct, a.mailbox, &[c.uid, a.uid], &mbox("Junk"))
+        .await?;
+    let sources: Vec<Uid> = moved.mapping.iter().map(|p| p.0).collect();
+    ensure_eq!(sources, vec![a.uid, c.uid], "MOVE mapping sources");
+    let left: Vec<Uid> = messages(store, &acct, "INBOX")
+        .await?
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    ensure_eq!(left, vec![b.uid], "INBOX after MOVE");
+    let ch = store.changes_since(&acct, a.mailbox, m).await?;
+    ensure_eq!(
+        ch.expunged,
+        vec![a.uid, c.uid],
+        "source expunges after MOVE"
+    );
+    let junk = store.snapshot(&acct, &mbox("Junk")).await?;
+    ensure_eq!(junk.uidvalidity, moved.uidvalidity, "MOVE uidvalidity");
+    let dest_a = moved.mapping.first().map_or(0, |p| p.1);
+    ensure_eq!(
+        junk.messages
+            .iter()
+            .find(|m| m.uid == dest_a)
+            .map(|m| m.flags.clone()),
+        Some(vec![Flag::Answered]),
+        "flags carried by MOVE"
+    );
+    let bytes = store.message_bytes(&acct, junk.id, dest_a).await?;
+    ensure!(
+        String::from_utf8_lossy(&bytes).contains("Subject: a\r\n"),
+        "MOVE carried the wrong bytes"
+    );
+    expect_err(
+        store.message_bytes(&acct, a.mailbox, a.uid).await,
+        |_| true,
+        "source bytes after MOVE",
+    )?;
+    Ok(())
+}
+
+/// APPEND/COPY/MOVE into a missing mailbox fail with `NoSuchMailbox` (the session's
+/// `NO [TRYCREATE]`) and change nothing.
+pub async fn copy_and_move_to_missing_mailbox<S: TestBackend>(store: &S) -> CaseResult {
+    let acct = login(store, "alice").await?;
+    let a = store
+        .append(&acct, &mbox("INBOX"), test_message("a", &[], 1))
+        .await?;
+    let before = store.snapshot(&acct, &mbox("INBOX")).await?;
+    expect_err(
+        store
+            .append(&acct, &mbox("Nowhere"), test_message("x", &[], 1))
+            .await,
+        is_no_such,
+        "APPEND to missing",
+    )?;
+    expect_err(
+        store
+            .copy(&acct, a.mailbox, &[a.uid], &mbox("Nowhere"))
+            .await,
+        is_no_such,
+        "COPY to missing",
+    )?;
+    expect_err(
+        store
+            .move_messages(&acct, a.mailbox, &[a.uid], &mbox("Nowhere"))
+            .await,
+        is_no_such,
+        "MOVE to missing",
+    )?;
+    let after = store.snapshot(&acct, &mbox("INBOX")).await?;
+    ensure_eq!(after.messages, before.messages, "INBOX after failed MOVE");
+    ensure_eq!(
+        after.highest_modseq,
+        before.highest_modseq,
+        "modseq after failures"
+    );
+    ensure!(
+        !store
+            .list_mailboxes(&acct)
+            .await?
+            .iter()
+            .any(|m| m.name.as_str() == "Nowhere"),
+        "a failed APPEND/COPY created the mailbox"
+    );
+    Ok(())
+}
+
+/// STATUS: MESSAGES, RECENT, UNSEEN, DELETED, SIZE, UIDNEXT, UIDVALIDITY, HIGHESTMODSEQ.
+pub async fn status_counts<S: TestBackend>(store: &S) -> CaseResult {
+    let acct = login(store, "alice").await?;
+    let inbox = mbox("INBOX");
+    let mut size = 0;
+    let mut id = 0;
+    for (s, flags) in [
+        ("a", vec![Flag::Seen]),
+        ("bb", vec![Flag::Deleted, Flag::Seen]),
+        ("ccc", vec![]),
+    ] {
+        let msg = test_message(s, &flags, 1);
+        size += msg.raw.len() as u64;
+        id = store.append(&acct, &inbox, msg).await?.mailbox;
+    }
+    let st = store.status(&acct, &inbox).await?;
+    let snap = store.snapshot(&acct, &inbox).await?;
+    ensure_eq!(st.messages, 3, "MESSAGES");
+    ensure_eq!(st.unseen, 1, "UNSEEN");
+    ensure_eq!(st.deleted, 1, "DELETED");
+    ensure_eq!(st.size, size, "SIZE");
+    ensure_eq!(st.recent, 3, "RECENT before any session claimed");
+    ensure_eq!(st.uidnext, snap.uidnext, "UIDNEXT");
+    ensure_eq!(st.uidvalidity, snap.uidvalidity, "UIDVALIDITY");
+    ensure_eq!(st.highest_modseq, snap.highest_modseq, "HIGHESTMODSEQ");
+    store.claim_recent(&acct, id).await?;
+    ensure_eq!(
+        store.status(&acct, &inbox).await?.recent,
+        0,
+        "RECENT after claim"
+    );
+    let empty = store.status(&acct, &mbox("Drafts")).await?;
+    ensure_eq!(
+        (empty.messages, empty.unseen, empty.size),
+        (0, 0, 0),
+        "empty mailbox"
+    );
+    Ok(())
+}
+
+/// What APPEND stored comes back unchanged: bytes, size (RFC822.SIZE), INTERNALDATE.
+pub async fn message_bytes_and_info_round_trip<S: TestBackend>(store: &S) -> CaseResult {
+    let acct = login(store, "alice").await?;
+    let msg = test_message("round trip", &[], 17);
+    let (raw, date) = (msg.raw.clone(), msg.internal_date);
+    let a = store.append(&acct, &mbox("Drafts"), msg).await?;
+    let bytes = store.message_bytes(&acct, a.mailbox, a.uid).await?;
+    ensure!(bytes[..] == raw[..], "bytes differ");
+    let info = store.message_info(&acct, a.mailbox, a.uid).await?;
+    ensure_eq!(info.uid, a.uid, "uid");
+    ensure_eq!(info.size, raw.len() as u64, "size");
+    ensure_eq!(info.internal_date, date, "INTERNALDATE");
+    ensure!(
+        store
+            .message_bytes(&acct, a.mailbox, a.uid + 1)
+            .await
+            .is_err(),
+        "bytes of a missing UID"
+    );
+    ensure!(
+        store
+            .message_info(&acct, a.mailbox, a.uid + 1)
+            .await
+            .is_err(),
+        "info of a missing UID"
+    );
+    Ok(())
+}
