@@ -69,8 +69,22 @@ pub struct BodyText {
 /// the bodies of attached messages, recursively. Not searched: binary parts (images,
 /// `application/*`), multipart preambles and epilogues, and, for BODY, every header,
 /// including the header of an attached message. TEXT adds all headers at every level.
+///
+/// A message with more than [`MAX_CONTENT_TYPE_FIELDS`] Content-Type fields is not parsed
+/// as MIME (see there): its header and its body are searched as raw text instead.
 pub fn body_text(raw: &[u8], with_headers: bool) -> BodyText {
     let mut out = BodyText::default();
+    if content_type_fields(raw) > MAX_CONTENT_TYPE_FIELDS {
+        let split = header_end(raw);
+        let (header, body) = (raw.get(..split), raw.get(split..));
+        out.parts
+            .push(fold(&String::from_utf8_lossy(body.unwrap_or_default())));
+        if with_headers {
+            out.headers
+                .push(fold(&String::from_utf8_lossy(header.unwrap_or_default())));
+        }
+        return out;
+    }
     if let Some(message) = MessageParser::new().parse(raw) {
         let header_parser = with_headers.then(text_parser);
         walk(&message, header_parser.as_ref(), &mut out);
@@ -79,6 +93,45 @@ pub fn body_text(raw: &[u8], with_headers: bool) -> BodyText {
         out.parts.push(fold(&String::from_utf8_lossy(raw)));
     }
     out
+}
+
+/// mail-parser nests one value per attached-message level with no depth limit, and dropping
+/// tens of thousands of levels overflows the stack (a 1.6 MB message is enough). Every
+/// level needs its own Content-Type field, so counting them bounds the depth; real mail
+/// stays far below this.
+pub const MAX_CONTENT_TYPE_FIELDS: usize = 1000;
+
+/// How many lines mail-parser could read as a Content-Type field: the bytes before the
+/// first colon, whitespace removed (as mail-parser does), are `content-type` in any case.
+/// Continuation and body lines are counted too; this is an upper bound.
+fn content_type_fields(raw: &[u8]) -> usize {
+    raw.split(|&b| b == b'\n')
+        .filter(|line| {
+            let name = match line.iter().position(|&b| b == b':') {
+                Some(colon) => line.get(..colon).unwrap_or_default(),
+                None => return false,
+            };
+            name.iter()
+                .filter(|b| !b.is_ascii_whitespace())
+                .map(|b| b.to_ascii_lowercase())
+                .eq(b"content-type".iter().copied())
+        })
+        .count()
+}
+
+/// The offset just past the blank line that ends the header (the whole input if none).
+fn header_end(raw: &[u8]) -> usize {
+    let mut line_start = 0;
+    for (i, &b) in raw.iter().enumerate() {
+        if b == b'\n' {
+            let line = raw.get(line_start..i).unwrap_or_default();
+            if line.is_empty() || line == b"\r" {
+                return i + 1;
+            }
+            line_start = i + 1;
+        }
+    }
+    raw.len()
 }
 
 fn walk(message: &Message<'_>, header_parser: Option<&MessageParser>, out: &mut BodyText) {
@@ -192,6 +245,31 @@ Content-Type: application/octet-stream\r\n\r\nbinary-words\r\n--b--\r\nepilogue-
         assert!(text.headers.iter().any(|h| h == "subject: top-secret"));
         assert!(text.parts.iter().all(|p| !p.contains("binary-words")));
         assert!(text.parts.iter().all(|p| !p.contains("preamble-words")));
+    }
+
+    #[test]
+    fn absurdly_deep_nesting_is_searched_as_raw_text_without_overflowing() {
+        let mut raw = b"Subject: deep\r\nContent-Type: message/rfc822\r\n\r\n".to_vec();
+        for _ in 0..50_000 {
+            raw.extend_from_slice(b"Content - TYPE: message/rfc822\r\n\r\n");
+        }
+        raw.extend_from_slice(b"Subject: x\r\n\r\nhello at the bottom\r\n");
+        assert!(content_type_fields(&raw) > MAX_CONTENT_TYPE_FIELDS);
+        let body = body_text(&raw, true);
+        assert!(body.parts.iter().any(|p| p.contains("hello at the bottom")));
+        assert!(body.headers.iter().any(|h| h.contains("subject: deep")));
+        assert!(body.parts.iter().all(|p| !p.contains("subject: deep")));
+    }
+
+    #[test]
+    fn nesting_below_the_limit_is_parsed_as_mime() {
+        let mut raw = Vec::new();
+        for _ in 0..MAX_CONTENT_TYPE_FIELDS {
+            raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        raw.extend_from_slice(b"Subject: inner-subject\r\n\r\nhello\r\n");
+        let body = body_text(&raw, false);
+        assert_eq!(body.parts, vec!["hello\r\n".to_string()]);
     }
 
     #[test]
