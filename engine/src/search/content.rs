@@ -9,7 +9,9 @@ use super::text::fold;
 /// with RFC 2047 encoded words decoded (the whitespace between adjacent words dropped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
+    /// The field name as written, e.g. `X-Space-Before-Colon`.
     pub name: String,
+    /// The decoded value (folded, when it comes from the evaluator's cache).
     pub value: String,
 }
 
@@ -73,26 +75,31 @@ pub struct BodyText {
 /// A message with more than [`MAX_CONTENT_TYPE_FIELDS`] Content-Type fields is not parsed
 /// as MIME (see there): its header and its body are searched as raw text instead.
 pub fn body_text(raw: &[u8], with_headers: bool) -> BodyText {
-    let mut out = BodyText::default();
     if content_type_fields(raw) > MAX_CONTENT_TYPE_FIELDS {
-        let split = header_end(raw);
-        let (header, body) = (raw.get(..split), raw.get(split..));
-        out.parts
-            .push(fold(&String::from_utf8_lossy(body.unwrap_or_default())));
-        if with_headers {
-            out.headers
-                .push(fold(&String::from_utf8_lossy(header.unwrap_or_default())));
-        }
-        return out;
+        return raw_text(raw, with_headers);
     }
-    if let Some(message) = MessageParser::new().parse(raw) {
-        let header_parser = with_headers.then(text_parser);
-        walk(&message, header_parser.as_ref(), &mut out);
-    } else if with_headers {
-        // Not even a header: mail-parser gives up. The bytes are still the "text".
-        out.parts.push(fold(&String::from_utf8_lossy(raw)));
-    }
+    // mail-parser gives up on input without a header; the bytes are still searchable.
+    let Some(message) = MessageParser::new().parse(raw) else {
+        return raw_text(raw, with_headers);
+    };
+    let mut out = BodyText::default();
+    let header_parser = with_headers.then(text_parser);
+    walk(&message, header_parser.as_ref(), &mut out);
     out
+}
+
+/// The fallback when MIME parsing is not possible: the header block and the rest, as text.
+fn raw_text(raw: &[u8], with_headers: bool) -> BodyText {
+    let split = header_end(raw);
+    let lossy = |b: Option<&[u8]>| fold(&String::from_utf8_lossy(b.unwrap_or_default()));
+    BodyText {
+        parts: vec![lossy(raw.get(split..))],
+        headers: if with_headers {
+            vec![lossy(raw.get(..split))]
+        } else {
+            Vec::new()
+        },
+    }
 }
 
 /// mail-parser nests one value per attached-message level with no depth limit, and dropping
@@ -270,6 +277,22 @@ Content-Type: application/octet-stream\r\n\r\nbinary-words\r\n--b--\r\nepilogue-
         raw.extend_from_slice(b"Subject: inner-subject\r\n\r\nhello\r\n");
         let body = body_text(&raw, false);
         assert_eq!(body.parts, vec!["hello\r\n".to_string()]);
+    }
+
+    #[test]
+    fn a_message_without_header_still_has_a_body() {
+        let body = body_text(b"\r\nbody only\r\n", false);
+        assert!(body.parts.iter().any(|p| p.contains("body only")));
+        // One line with no line end is all header (as in Dovecot): TEXT finds it, BODY not.
+        let raw = b"no header, no line end";
+        assert!(body_text(raw, false).parts.iter().all(|p| p.is_empty()));
+        let text = body_text(raw, true);
+        assert!(text
+            .headers
+            .iter()
+            .chain(&text.parts)
+            .any(|t| t.contains("no line end")));
+        assert!(body_text(b"", true).parts.iter().all(|p| p.is_empty()));
     }
 
     #[test]

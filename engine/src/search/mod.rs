@@ -10,7 +10,7 @@ use std::cell::OnceCell;
 use crate::command::SearchKey;
 use crate::types::{Date, DateTime, Flag, Uid};
 
-pub use content::{body_text, header_fields, BodyText, Field};
+pub use content::{body_text, header_fields, BodyText, Field, MAX_CONTENT_TYPE_FIELDS};
 pub use dates::parse_date_field;
 pub use text::{fold, Needle};
 
@@ -19,6 +19,7 @@ pub use text::{fold, Needle};
 pub struct MessageView<'a> {
     /// Its sequence number in the selected view.
     pub seq: u32,
+    /// Its UID.
     pub uid: Uid,
     /// Stored flags and keywords (`\Recent` is given by `recent`, not here).
     pub flags: &'a [Flag],
@@ -47,7 +48,7 @@ pub fn matches(key: &SearchKey, msg: &MessageView<'_>) -> bool {
     Evaluation::new(key, msg, None).eval(key)
 }
 
-/// [`matches`], with the message's MODSEQ for `MODSEQ n` keys (true when `modseq >= n`,
+/// [`matches()`], with the message's MODSEQ for `MODSEQ n` keys (true when `modseq >= n`,
 /// RFC 7162 §3.1.5).
 pub fn matches_with_modseq(key: &SearchKey, msg: &MessageView<'_>, modseq: u64) -> bool {
     Evaluation::new(key, msg, Some(modseq)).eval(key)
