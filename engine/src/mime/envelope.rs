@@ -69,7 +69,7 @@ impl Envelope {
         }
         Envelope {
             date: last(b"Date"),
-            subject: last(b"Subject"),
+            subject: last(b"Subject").map(|s| header::for_humans(&s)),
             from,
             sender,
             reply_to,
@@ -251,6 +251,7 @@ fn phrase(toks: &[Tok]) -> Option<Vec<u8>> {
         }
         out.extend_from_slice(w);
     }
+    let out = header::for_humans(&out);
     (!out.is_empty()).then_some(out)
 }
 
@@ -293,12 +294,23 @@ pub(crate) fn parse_addresses(v: &[u8]) -> Vec<Address> {
 
 /// Parses one mailbox from `i`, leaving `i` at the `,` (or `;` in a group) that ends it.
 fn mailbox(toks: &[Tok], i: &mut usize, out: &mut Vec<Address>, in_group: bool) {
-    let ends = |t: &Tok| matches!(t, Tok::Special(b',')) || (in_group && t == &Tok::Special(b';'));
-    let end = toks
-        .iter()
-        .skip(*i)
-        .position(ends)
-        .map_or(toks.len(), |p| p + *i);
+    let mut angle = false;
+    let mut end = toks.len();
+    for (k, t) in toks.iter().enumerate().skip(*i) {
+        match t {
+            Tok::Special(b'<') => angle = true,
+            Tok::Special(b'>') => angle = false,
+            Tok::Special(b',') if !angle => {
+                end = k;
+                break;
+            }
+            Tok::Special(b';') if in_group && !angle => {
+                end = k;
+                break;
+            }
+            _ => {}
+        }
+    }
     let item = toks.get(*i..end).unwrap_or_default();
     *i = end;
     if item.is_empty() {
@@ -332,7 +344,7 @@ fn mailbox(toks: &[Tok], i: &mut usize, out: &mut Vec<Address>, in_group: bool) 
         }
         None => {
             addr.name = item.iter().find_map(|t| match t {
-                Tok::Comment(c) if !c.is_empty() => Some(c.clone()),
+                Tok::Comment(c) if !c.is_empty() => Some(header::for_humans(c)),
                 _ => None,
             });
             item

@@ -65,6 +65,27 @@ pub(crate) fn unfold(v: &[u8]) -> Vec<u8> {
     trim(&out).to_vec()
 }
 
+/// Text "for humans" (subjects, display names), as Dovecot sends it: CR and LF dropped, every
+/// run of spaces and TABs becomes one space, no leading or trailing whitespace.
+pub(crate) fn for_humans(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    for &b in v {
+        match b {
+            b'\r' | b'\n' => {}
+            b' ' | b'\t' => {
+                if out.last().is_some_and(|&l| l != b' ') {
+                    out.push(b' ');
+                }
+            }
+            _ => out.push(b),
+        }
+    }
+    if out.last() == Some(&b' ') {
+        out.pop();
+    }
+    out
+}
+
 /// Strips ASCII whitespace from both ends.
 pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s {
@@ -110,7 +131,7 @@ fn is_tspecial(b: u8) -> bool {
 }
 
 /// Tokenizes a structured value, dropping comments and folding whitespace. Quoted strings lose
-/// their quotes but keep backslash escapes as written (Dovecot leaves `\"` escaped).
+/// their quotes and backslash escapes.
 fn tokenize(v: &[u8]) -> Vec<Tok> {
     let mut toks = Vec::new();
     let mut i = 0;
@@ -142,7 +163,6 @@ fn tokenize(v: &[u8]) -> Vec<Tok> {
                     match c {
                         b'"' => break,
                         b'\\' => {
-                            s.push(c);
                             if let Some(&n) = v.get(i) {
                                 s.push(n);
                                 i += 1;

@@ -131,6 +131,8 @@ impl ParsedMessage {
 /// A delimiter line found while scanning.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
+    /// Start of the delimiter line.
+    line: usize,
     /// Index of the boundary in the stack.
     owner: usize,
     /// `--boundary--`.
@@ -174,6 +176,7 @@ impl Scanner<'_> {
             p
         };
         Some(Hit {
+            line: p,
             owner,
             close,
             after: self.next_line(p),
@@ -215,8 +218,9 @@ impl Scanner<'_> {
             let next = self.next_line(p);
             let line = self.raw.get(p..next).unwrap_or_default();
             if line == b"\r\n" || line == b"\n" {
-                // A blank line right before a delimiter belongs to the delimiter.
-                if self.delimiter_at(next, start).is_none() {
+                // A header that is only a blank line right before a delimiter: the line end
+                // belongs to the delimiter.
+                if p != start || self.delimiter_at(next, start).is_none() {
                     header_end = next;
                     body_start = next;
                     has_blank = true;
@@ -270,7 +274,11 @@ impl Scanner<'_> {
                 self.raw,
                 &header::fields(inner.header(self.raw), inner.header_start as usize),
             );
-            let end = inner.body_end as usize;
+            // The encapsulated header ran into the delimiter (074): the part keeps the line end.
+            let end = match hit {
+                Some(h) if !inner.has_blank && inner.header_end == h.end as u64 => h.line,
+                _ => inner.body_end as usize,
+            };
             part.kind = PartKind::Message(Box::new(env), Box::new(inner));
             (end, hit)
         } else {

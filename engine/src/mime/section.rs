@@ -82,7 +82,14 @@ fn message_text<'a>(top: &Part, raw: &'a [u8], text: &SectionText) -> Cow<'a, [u
         SectionText::Mime => Cow::Borrowed(top.header(raw)),
         SectionText::HeaderFields { not, fields } => {
             let mut out = Vec::new();
+            let mut pos = top.header_start as usize;
             for f in header::fields(top.header(raw), top.header_start as usize) {
+                // A line without a colon is a field no name matches (kept by .NOT).
+                let gap = raw.get(pos..f.start).unwrap_or_default();
+                if *not && !header::trim(gap).is_empty() {
+                    out.extend_from_slice(gap);
+                }
+                pos = f.end;
                 let name = f.name(raw);
                 let listed = fields.iter().any(|n| name.eq_ignore_ascii_case(n.as_bytes()));
                 if listed != *not {
