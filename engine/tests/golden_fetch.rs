@@ -263,15 +263,13 @@ fn section_and_partial(item: &str) -> (Section, Option<Partial>) {
     let open = item.find('[').unwrap();
     let close = item.rfind(']').unwrap();
     let section = parse_section(&item[open + 1..close]);
-    let partial = item[close + 1..]
-        .strip_prefix('<')
-        .map(|p| {
-            let p = p.trim_end_matches('>');
-            let mut it = p.split('.');
-            let start = it.next().unwrap().parse().unwrap();
-            let length = it.next().map(|l| l.parse().unwrap());
-            Partial { start, length }
-        });
+    let partial = item[close + 1..].strip_prefix('<').map(|p| {
+        let p = p.trim_end_matches('>');
+        let mut it = p.split('.');
+        let start = it.next().unwrap().parse().unwrap();
+        let length = it.next().map(|l| l.parse().unwrap());
+        Partial { start, length }
+    });
     (section, partial)
 }
 
@@ -419,6 +417,13 @@ fn check(rec: &HashMap<String, Option<String>>, m: &Msg) -> Result<(), String> {
                     assert!(n > 200, "074 decoded size {n}");
                     continue;
                 }
+                if (name.starts_with("015") || name.starts_with("070")) && sec.part == [1] {
+                    // Dovecot bug: for a multipart part its BINARY.SIZE (461, 389) is not the
+                    // length of its own BINARY answer (471, 480; those records match ours).
+                    // RFC 3516 says it is; ours is.
+                    assert_eq!(n, p.binary(raw, sec).unwrap().len() as u64);
+                    continue;
+                }
                 Tok::Atom(n.to_string())
             }
             Req::Other => continue,
@@ -476,10 +481,7 @@ fn show(t: &Tok) -> String {
         Tok::Nil => "NIL".into(),
         Tok::Atom(a) => a.clone(),
         Tok::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
-        Tok::List(items) => format!(
-            "({})",
-            items.iter().map(show).collect::<Vec<_>>().join(" ")
-        ),
+        Tok::List(items) => format!("({})", items.iter().map(show).collect::<Vec<_>>().join(" ")),
     }
 }
 
@@ -507,5 +509,9 @@ fn dovecot_golden_fetch_records() {
         println!("FAIL {f}");
     }
     assert_eq!(total, 1437, "all FETCH records read");
-    assert!(failures.is_empty(), "{} golden records differ", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} golden records differ",
+        failures.len()
+    );
 }

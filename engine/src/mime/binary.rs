@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use thiserror::Error;
 
-use super::{ParsedMessage, PartKind};
+use super::{header, slice, ParsedMessage, Part, PartKind};
 use crate::command::Section;
 
 /// Why a BINARY fetch cannot be answered.
@@ -42,17 +42,82 @@ impl ParsedMessage {
         let Some(part) = self.resolve(&section.part) else {
             return Ok(Cow::Borrowed(&[]));
         };
-        let body = part.body(raw);
-        if matches!(part.kind, PartKind::Multipart(_)) {
-            return Ok(Cow::Borrowed(body));
+        if let PartKind::Multipart(_) = part.kind {
+            let mut out = Vec::new();
+            rewrite_body(part, raw, &mut out)?;
+            return Ok(Cow::Owned(out));
         }
-        decode(part.encoding.as_deref(), body)
+        decode(part.encoding.as_deref(), part.body(raw))
     }
 
     /// BINARY.SIZE[section]: the size of what [`ParsedMessage::binary`] returns.
     pub fn binary_size(&self, raw: &[u8], section: &Section) -> Result<u64, BinaryError> {
         self.binary(raw, section).map(|d| d.len() as u64)
     }
+}
+
+/// Whether a part's transfer encoding is one that changes the bytes.
+fn is_encoded(part: &Part) -> bool {
+    part.encoding.as_deref().is_some_and(|c| {
+        ![&b"7bit"[..], b"8bit", b"binary"]
+            .iter()
+            .any(|x| c.eq_ignore_ascii_case(x))
+    })
+}
+
+/// Writes a whole part (header and body) with every encoded leaf decoded: its
+/// Content-Transfer-Encoding field is replaced by `binary` at the end of its header, as Dovecot
+/// does for BINARY of a multipart.
+fn rewrite_part(part: &Part, raw: &[u8], out: &mut Vec<u8>) -> Result<(), BinaryError> {
+    if matches!(part.kind, PartKind::Leaf) && is_encoded(part) {
+        let decoded = decode(part.encoding.as_deref(), part.body(raw))?;
+        let mut pos = part.header_start as usize;
+        let mut head = Vec::new();
+        for f in header::fields(part.header(raw), pos) {
+            if f.name(raw)
+                .eq_ignore_ascii_case(b"Content-Transfer-Encoding")
+            {
+                head.extend_from_slice(raw.get(pos..f.start).unwrap_or_default());
+                pos = f.end;
+            }
+        }
+        head.extend_from_slice(raw.get(pos..part.header_end as usize).unwrap_or_default());
+        if part.has_blank {
+            let h = head.strip_suffix(b"\n").unwrap_or(&head);
+            let h = h.strip_suffix(b"\r").unwrap_or(h);
+            out.extend_from_slice(h);
+        } else {
+            out.extend_from_slice(&head);
+        }
+        out.extend_from_slice(b"Content-Transfer-Encoding: binary\r\n");
+        if part.has_blank {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(&decoded);
+        return Ok(());
+    }
+    out.extend_from_slice(slice(raw, part.header_start, part.body_start));
+    rewrite_body(part, raw, out)
+}
+
+/// Writes a part's body, decoding encoded leaves inside it (multiparts and messages).
+fn rewrite_body(part: &Part, raw: &[u8], out: &mut Vec<u8>) -> Result<(), BinaryError> {
+    let children: Vec<&Part> = match &part.kind {
+        PartKind::Multipart(c) => c.iter().collect(),
+        PartKind::Message(_, inner) => vec![inner.as_ref()],
+        PartKind::Leaf => Vec::new(),
+    };
+    let mut pos = part.body_start;
+    for c in children {
+        if c.header_start < pos || c.body_end > part.body_end {
+            continue;
+        }
+        out.extend_from_slice(slice(raw, pos, c.header_start));
+        rewrite_part(c, raw, out)?;
+        pos = c.body_end;
+    }
+    out.extend_from_slice(slice(raw, pos, part.body_end));
+    Ok(())
 }
 
 /// Decodes `body` by its Content-Transfer-Encoding.
@@ -177,7 +242,10 @@ mod tests {
 
     #[test]
     fn quoted_printable_soft_breaks_and_errors() {
-        assert_eq!(quoted_printable(b"a=3d=3D  \r\nb= \r\nc").unwrap(), b"a==\r\nbc");
+        assert_eq!(
+            quoted_printable(b"a=3d=3D  \r\nb= \r\nc").unwrap(),
+            b"a==\r\nbc"
+        );
         assert_eq!(quoted_printable(b"end=").unwrap(), b"end");
         assert_eq!(quoted_printable(b"=ZZ"), Err(BinaryError::Parse));
         assert_eq!(quoted_printable(b"a = b"), Err(BinaryError::Parse));

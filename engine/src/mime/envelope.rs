@@ -402,7 +402,12 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                a(Some("The \"Boss\""), None, Some("boss"), Some("example.com")),
+                a(
+                    Some("The \"Boss\""),
+                    None,
+                    Some("boss"),
+                    Some("example.com")
+                ),
                 a(Some("Jane Doe"), None, Some("jane"), Some("example.com")),
                 a(None, None, Some("localonly"), Some("MISSING_DOMAIN")),
                 a(None, None, Some("e"), Some("x.org")),
@@ -419,7 +424,12 @@ mod tests {
                 a(None, None, Some("A Group"), None),
                 a(Some("Ann"), None, Some("ann"), Some("x.com")),
                 a(None, None, None, None),
-                a(None, Some("@r1.example,@r2.example"), Some("u"), Some("y.org")),
+                a(
+                    None,
+                    Some("@r1.example,@r2.example"),
+                    Some("u"),
+                    Some("y.org")
+                ),
             ]
         );
     }

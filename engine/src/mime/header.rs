@@ -125,8 +125,20 @@ enum Tok {
 fn is_tspecial(b: u8) -> bool {
     matches!(
         b,
-        b'(' | b')' | b'<' | b'>' | b'@' | b',' | b';' | b':' | b'\\' | b'"' | b'/' | b'[' | b']'
-            | b'?' | b'='
+        b'(' | b')'
+            | b'<'
+            | b'>'
+            | b'@'
+            | b','
+            | b';'
+            | b':'
+            | b'\\'
+            | b'"'
+            | b'/'
+            | b'['
+            | b']'
+            | b'?'
+            | b'='
     )
 }
 
@@ -341,6 +353,9 @@ mod tests {
             ]
         );
         let p = parse_params(b"attachment; filename*=UTF-8''a%20b", false);
-        assert_eq!(p.params, vec![(b"filename*".to_vec(), b"UTF-8''a%20b".to_vec())]);
+        assert_eq!(
+            p.params,
+            vec![(b"filename*".to_vec(), b"UTF-8''a%20b".to_vec())]
+        );
     }
 }

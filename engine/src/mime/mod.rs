@@ -152,7 +152,11 @@ struct Scanner<'a> {
 impl Scanner<'_> {
     /// The start of the line after `p`, or the end of the message.
     fn next_line(&self, p: usize) -> usize {
-        match self.raw.get(p..).and_then(|r| r.iter().position(|&b| b == b'\n')) {
+        match self
+            .raw
+            .get(p..)
+            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+        {
             Some(i) => p + i + 1,
             None => self.raw.len(),
         }
@@ -255,10 +259,7 @@ impl Scanner<'_> {
             if is_multipart {
                 part.kind = PartKind::Multipart(vec![Part::empty_at(body_start)]);
             } else if is_message {
-                part.kind = PartKind::Message(
-                    Box::default(),
-                    Box::new(Part::empty_at(body_start)),
-                );
+                part.kind = PartKind::Message(Box::default(), Box::new(Part::empty_at(body_start)));
             }
             (body_start, hit)
         } else if depth >= MAX_DEPTH {
@@ -365,7 +366,9 @@ pub fn apply_partial(data: &[u8], partial: Option<Partial>) -> &[u8] {
     let start = (p.start as usize).min(data.len());
     let rest = data.get(start..).unwrap_or_default();
     match p.length {
-        Some(len) => rest.get(..(len as usize).min(rest.len())).unwrap_or_default(),
+        Some(len) => rest
+            .get(..(len as usize).min(rest.len()))
+            .unwrap_or_default(),
         None => rest,
     }
 }

@@ -91,7 +91,9 @@ fn message_text<'a>(top: &Part, raw: &'a [u8], text: &SectionText) -> Cow<'a, [u
                 }
                 pos = f.end;
                 let name = f.name(raw);
-                let listed = fields.iter().any(|n| name.eq_ignore_ascii_case(n.as_bytes()));
+                let listed = fields
+                    .iter()
+                    .any(|n| name.eq_ignore_ascii_case(n.as_bytes()));
                 if listed != *not {
                     push_field(&mut out, f.raw(raw));
                 }
