@@ -244,7 +244,7 @@ fn write_item(
 
 fn binary_failure(e: BinaryError) -> (&'static str, &'static str) {
     match e {
-        BinaryError::UnknownCte => ("UNKNOWN-CTE", "Unknown Content-Transfer-Encoding."),
+        BinaryError::UnknownCte(_) => ("UNKNOWN-CTE", "Unknown Content-Transfer-Encoding."),
         _ => ("PARSE", "Invalid data in MIME part."),
     }
 }
