@@ -23,8 +23,12 @@ impl MailboxName {
         if name.eq_ignore_ascii_case("INBOX") {
             return MailboxName("INBOX".into());
         }
-        if name.len() > 6 && name[..6].eq_ignore_ascii_case("INBOX/") {
-            return MailboxName(format!("INBOX{}", &name[5..]));
+        if let Some(rest) = name
+            .get(..6)
+            .filter(|p| p.eq_ignore_ascii_case("INBOX/"))
+            .and_then(|_| name.get(5..))
+        {
+            return MailboxName(format!("INBOX{rest}"));
         }
         MailboxName(name)
     }

@@ -17,7 +17,7 @@ fn memory_store_passes_the_conformance_suite() {
     let report: Report = block_on(run_all(|| async { MemoryStore::new() }));
     println!("{report}");
     assert!(report.is_success(), "{report}");
-    assert!(report.len() >= 29, "only {} cases ran", report.len());
+    assert!(report.len() >= 30, "only {} cases ran", report.len());
 }
 
 #[test]
@@ -251,6 +251,11 @@ fn each_injected_fault_is_caught_by_its_case() {
             "changes_since_reports_new_changed_expunged",
         ),
         (Fault::ForgetTombstones, "move_expunges_source"),
+        (Fault::ForgetTombstones, "random_operations_keep_invariants"),
+        (
+            Fault::SharedUidValidity,
+            "random_operations_keep_invariants",
+        ),
         (Fault::StoreRecent, "recent_is_never_stored"),
         (Fault::SilentWatch, "watch_wakes_other_session"),
         (Fault::CopyDropsFlags, "copy_carries_flags_date_and_bytes"),

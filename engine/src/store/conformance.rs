@@ -56,6 +56,7 @@ macro_rules! ensure_eq {
 mod accounts;
 mod mailboxes;
 mod messages;
+mod model;
 mod sessions;
 mod transfer;
 
@@ -71,6 +72,7 @@ pub use messages::{
     store_unchanged_since, uids_never_reused_across_move, uids_never_reused_after_expunge,
     uids_strictly_increase,
 };
+pub use model::random_operations_keep_invariants;
 pub use sessions::{recent_claimed_exactly_once, survives_reopen, watch_wakes_other_session};
 pub use transfer::{
     copy_and_move_to_missing_mailbox, copy_carries_flags_date_and_bytes,
@@ -86,7 +88,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 #[allow(async_fn_in_trait)]
 pub trait TestBackend: super::Store {
     /// Creates an account as a real "add user" would: INBOX plus the special-use mailboxes
-    /// of [`DEFAULT_MAILBOXES`](super::DEFAULT_MAILBOXES), each with its attribute.
+    /// of [`DEFAULT_MAILBOXES`](super::DEFAULT_MAILBOXES), each with its attribute, all
+    /// subscribed.
     async fn add_test_user(&self, name: &str, password: &str) -> StoreResult<()>;
 }
 
@@ -132,13 +135,16 @@ pub type CaseResult = Result<(), Failure>;
 /// One case's name and result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseOutcome {
+    /// The case's function name, e.g. `uids_strictly_increase`.
     pub name: &'static str,
+    /// `Ok` or the first broken rule.
     pub result: CaseResult,
 }
 
 /// The outcome of a run: every case that ran, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
+    /// One entry per case run, in run order.
     pub outcomes: Vec<CaseOutcome>,
 }
 
@@ -243,6 +249,7 @@ where
         message_bytes_and_info_round_trip,
         recent_claimed_exactly_once,
         watch_wakes_other_session,
+        random_operations_keep_invariants,
     );
     report
 }

@@ -16,26 +16,27 @@ use crate::types::{DateTime, Flag, SpecialUse, Uid};
 /// An in-memory [`Store`]. `Send + Sync`; one `std::sync::Mutex` makes every call atomic.
 /// Nothing survives the process: use it for tests, the web demo's first run and examples.
 ///
+/// Choices the trait leaves open: RENAME carries the subscriptions of the renamed names
+/// along (as Dovecot does); DELETE keeps them (RFC 9051 §6.3.9); `claim_recent` neither bumps
+/// the modseq nor wakes watchers; a forged [`Account`] naming no user gets `Cannot`.
+///
 /// ```
 /// use tidings_engine::store::MemoryStore;
 /// let store = MemoryStore::new();
 /// store.add_user("alice", "secret").unwrap();
 /// ```
-#[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
     notifier: Notifier,
     max_message_size: Option<usize>,
 }
 
-#[derive(Debug)]
 struct State {
     next_uidvalidity: u32,
     next_mailbox_id: MailboxId,
     accounts: HashMap<String, AccountData>,
 }
 
-#[derive(Debug)]
 struct AccountData {
     password: Vec<u8>,
     /// Keyed by name, so iteration is LIST order.
@@ -43,7 +44,6 @@ struct AccountData {
     subscriptions: BTreeSet<MailboxName>,
 }
 
-#[derive(Debug)]
 struct Mailbox {
     id: MailboxId,
     special_use: Option<SpecialUse>,
@@ -57,13 +57,24 @@ struct Mailbox {
     tombstones: Vec<(Uid, u64)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Message {
     flags: Vec<Flag>,
     modseq: u64,
     raw: Arc<[u8]>,
     parsed: Arc<ParsedMessage>,
     internal_date: DateTime,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("MemoryStore")
+            .field("accounts", &st.accounts.len())
+            .field("next_uidvalidity", &st.next_uidvalidity)
+            .field("max_message_size", &self.max_message_size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for MemoryStore {
@@ -100,8 +111,8 @@ impl MemoryStore {
         self
     }
 
-    /// Adds an account with INBOX and the special-use mailboxes of [`DEFAULT_MAILBOXES`].
-    /// Fails with `AlreadyExists` if the name is taken.
+    /// Adds an account with INBOX and the special-use mailboxes of [`DEFAULT_MAILBOXES`],
+    /// all subscribed. Fails with `AlreadyExists` if the name is taken.
     pub fn add_user(&self, name: &str, password: impl AsRef<[u8]>) -> StoreResult<()> {
         let mut st = self.lock();
         if st.accounts.contains_key(name) {
@@ -115,6 +126,7 @@ impl MemoryStore {
         for (mbox, special_use) in DEFAULT_MAILBOXES {
             let mailbox = st.new_mailbox(special_use)?;
             acct.mailboxes.insert(MailboxName::new(mbox), mailbox);
+            acct.subscriptions.insert(MailboxName::new(mbox));
         }
         st.accounts.insert(name.to_string(), acct);
         Ok(())
@@ -409,7 +421,7 @@ impl Store for MemoryStore {
             if acct.mailboxes.contains_key(&to) {
                 return Err(StoreError::AlreadyExists);
             }
-            if is_below(&to, &from) {
+            if is_below(&to, &from) && !from.is_inbox() {
                 return Err(StoreError::Cannot(
                     "cannot rename a mailbox under itself".into(),
                 ));
@@ -576,11 +588,7 @@ impl Store for MemoryStore {
     async fn claim_recent(&self, account: &Account, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
         self.mutate(account, |st, user| {
             let m = st.account_mut(user)?.by_id_mut(mailbox)?;
-            let claimed = m
-                .messages
-                .range(m.recent_mark..m.uidnext)
-                .map(|(u, _)| *u)
-                .collect();
+            let claimed = m.messages.range(m.recent_mark..).map(|(u, _)| *u).collect();
             m.recent_mark = m.uidnext;
             Ok((claimed, false))
         })
@@ -774,29 +782,4 @@ impl Store for MemoryStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_store_is_send_and_sync() {
-        fn assert_send_sync<T: Send + Sync>() {}
-        assert_send_sync::<MemoryStore>();
-    }
-
-    #[test]
-    fn constant_time_eq_compares_whole_secrets() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"secret", b"secre"));
-        assert!(!constant_time_eq(b"", b"x"));
-        assert!(constant_time_eq(b"", b""));
-    }
-
-    #[test]
-    fn add_user_twice_is_refused() {
-        let s = MemoryStore::new();
-        assert_eq!(s.add_user("a", "p"), Ok(()));
-        assert_eq!(s.add_user("a", "q"), Err(StoreError::AlreadyExists));
-    }
-}
+mod tests;

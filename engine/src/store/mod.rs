@@ -161,6 +161,8 @@ pub trait Store {
 
     /// All mailboxes of the account, INBOX included, sorted by name.
     async fn list_mailboxes(&self, account: &Account) -> StoreResult<Vec<MailboxInfo>>;
+    /// Creates a mailbox and any missing superior names (RFC 9051 §6.3.4). The name must
+    /// pass [`validate_mailbox_name`] (`InvalidName`); an existing name is `AlreadyExists`.
     async fn create_mailbox(
         &self,
         account: &Account,
@@ -170,8 +172,11 @@ pub trait Store {
     /// Deletes a mailbox and its messages. INBOX cannot be deleted; a mailbox with children
     /// gives `HasChildren`.
     async fn delete_mailbox(&self, account: &Account, name: &MailboxName) -> StoreResult<()>;
-    /// Renames a mailbox and its children. Renaming INBOX moves its messages into a new
-    /// mailbox with the new name and leaves INBOX empty (RFC 9051 §6.3.6).
+    /// Renames a mailbox and its children, which keep their ids and UIDVALIDITY; missing
+    /// superiors of the new name are created. Renaming INBOX moves its messages into a new
+    /// mailbox with the new name and leaves INBOX empty, its children where they are
+    /// (RFC 9051 §6.3.6). An existing target is `AlreadyExists`; a target below the source
+    /// (other than INBOX's) is `Cannot`.
     async fn rename_mailbox(
         &self,
         account: &Account,
@@ -200,7 +205,8 @@ pub trait Store {
     ) -> StoreResult<Changes>;
     /// Claims every message from the recent mark up to (excluding) `uidnext` as \Recent for
     /// the caller and advances the mark: a message is \Recent for exactly one session.
-    /// Returns the claimed UIDs that still exist, ascending.
+    /// Returns the claimed UIDs that still exist, ascending. Persistent backends persist the
+    /// mark. No message changes, so no modseq bump is required.
     async fn claim_recent(&self, account: &Account, mailbox: MailboxId) -> StoreResult<Vec<Uid>>;
 
     async fn append(
@@ -212,7 +218,7 @@ pub trait Store {
     /// Changes flags of the given UIDs (missing UIDs are skipped). Returns the state after
     /// the change of every targeted message that exists, in UID order; only messages whose
     /// flags really changed get a new modseq. With `unchanged_since` (CONDSTORE), messages
-    /// whose modseq is greater are left alone and listed in the second vector.
+    /// whose modseq is greater are left alone and listed (only) in the second vector.
     async fn store_flags(
         &self,
         account: &Account,
@@ -246,14 +252,15 @@ pub trait Store {
         dest: &MailboxName,
     ) -> StoreResult<Copied>;
 
-    /// Size, INTERNALDATE and parsed structure of one message.
+    /// Size, INTERNALDATE and parsed structure of one message (`NoSuchMailbox` if the UID
+    /// does not exist).
     async fn message_info(
         &self,
         account: &Account,
         mailbox: MailboxId,
         uid: Uid,
     ) -> StoreResult<MessageInfo>;
-    /// The raw bytes of one message.
+    /// The raw bytes of one message (`NoSuchMailbox` if the UID does not exist).
     async fn message_bytes(
         &self,
         account: &Account,
@@ -261,7 +268,8 @@ pub trait Store {
         uid: Uid,
     ) -> StoreResult<Arc<[u8]>>;
 
-    /// A handle that wakes when anything in the account changes.
+    /// A handle that wakes when anything in the account changes. Mutations wake it before
+    /// they return, so a session that just changed something sees its own wake-up too.
     fn watch(&self, account: &Account) -> Watch;
 }
 
@@ -269,7 +277,8 @@ pub trait Store {
 // Helpers every backend shares, so the rules are written once.
 
 /// The mailboxes every new account starts with, and their special-use attributes (RFC 6154).
-/// Backends create exactly these when a user is added.
+/// Backends create exactly these, subscribed (clients such as Thunderbird only show
+/// subscribed folders by default), when a user is added.
 pub const DEFAULT_MAILBOXES: [(&str, Option<SpecialUse>); 6] = [
     ("INBOX", None),
     ("Drafts", Some(SpecialUse::Drafts)),
@@ -308,7 +317,7 @@ pub fn validate_mailbox_name(name: &MailboxName) -> StoreResult<()> {
 pub fn parent_names(name: &MailboxName) -> Vec<MailboxName> {
     let s = name.as_str();
     s.match_indices(DELIMITER)
-        .map(|(i, _)| MailboxName::new(&s[..i]))
+        .filter_map(|(i, _)| s.get(..i).map(MailboxName::new))
         .collect()
 }
 
@@ -319,11 +328,12 @@ pub fn is_below(name: &MailboxName, parent: &MailboxName) -> bool {
         .is_some_and(|rest| rest.starts_with(DELIMITER))
 }
 
-/// Puts flags in their stored form: `\Recent` dropped, duplicates removed (keywords compare
-/// ASCII case-insensitively and keep the mailbox's first spelling), system flags first in the
-/// order `\Answered \Flagged \Deleted \Seen \Draft`, then keywords (and `\Extension`
-/// flags) in the mailbox's first-use order. New keywords are appended to `keywords`, the
-/// mailbox's list of keywords in use.
+/// Puts flags in their stored form: `\Recent` and unknown `\Extension` flags dropped (a
+/// server must not generate flag-extensions, RFC 9051 §9, so it cannot keep them; the session
+/// should refuse them first), duplicates removed (keywords compare ASCII case-insensitively
+/// and keep the mailbox's first spelling), system flags first in the order
+/// `\Answered \Flagged \Deleted \Seen \Draft`, then keywords in the mailbox's first-use
+/// order. New keywords are appended to `keywords`, the mailbox's list of keywords in use.
 pub fn canonical_flags(flags: &[Flag], keywords: &mut Vec<String>) -> Vec<Flag> {
     let mut system = [false; 5];
     let mut used: Vec<usize> = Vec::new();
@@ -334,8 +344,8 @@ pub fn canonical_flags(flags: &[Flag], keywords: &mut Vec<String>) -> Vec<Flag> 
             Flag::Deleted => 2,
             Flag::Seen => 3,
             Flag::Draft => 4,
-            Flag::Recent => continue,
-            Flag::Keyword(k) | Flag::Extension(k) => {
+            Flag::Recent | Flag::Extension(_) => continue,
+            Flag::Keyword(k) => {
                 if k.is_empty() {
                     continue;
                 }
@@ -369,15 +379,10 @@ pub fn canonical_flags(flags: &[Flag], keywords: &mut Vec<String>) -> Vec<Flag> 
         .zip(system)
         .filter_map(|(f, on)| on.then_some(f))
         .collect();
-    out.extend(used.into_iter().filter_map(|i| {
-        keywords.get(i).map(|k| {
-            if k.starts_with('\\') {
-                Flag::Extension(k.clone())
-            } else {
-                Flag::Keyword(k.clone())
-            }
-        })
-    }));
+    out.extend(
+        used.into_iter()
+            .filter_map(|i| keywords.get(i).map(|k| Flag::Keyword(k.clone()))),
+    );
     out
 }
 
@@ -407,6 +412,7 @@ mod tests {
                 Flag::Answered,
                 Flag::Seen,
                 Flag::Keyword("project".into()),
+                Flag::Extension("\\Unknown".into()),
             ],
             &mut kw,
         );

@@ -26,6 +26,7 @@ impl std::fmt::Debug for Notifier {
 }
 
 impl Notifier {
+    /// A notifier with no watchers and every account at version 0.
     pub fn new() -> Notifier {
         Notifier::default()
     }

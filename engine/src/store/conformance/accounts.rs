@@ -49,7 +49,7 @@ pub async fn authenticate_checks_passwords<S: TestBackend>(store: &S) -> CaseRes
 }
 
 /// A new account has INBOX and the special-use mailboxes Drafts, Sent, Trash, Junk, Archive
-/// with their attributes (RFC 6154); LIST order is by name; ids are distinct.
+/// with their attributes (RFC 6154), all subscribed; LIST order is by name; ids distinct.
 pub async fn default_mailboxes<S: TestBackend>(store: &S) -> CaseResult {
     let acct = login(store, "alice").await?;
     let list = store.list_mailboxes(&acct).await?;
@@ -60,6 +60,11 @@ pub async fn default_mailboxes<S: TestBackend>(store: &S) -> CaseResult {
             found.and_then(|m| m.special_use),
             special_use,
             "special-use of {name}"
+        );
+        ensure_eq!(
+            found.map(|m| m.subscribed),
+            Some(true),
+            "{name} subscribed (Thunderbird shows only subscribed folders)"
         );
     }
     let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
