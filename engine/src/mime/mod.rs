@@ -37,6 +37,9 @@ pub struct ParsedMessage {
     pub(crate) envelope: Envelope,
 }
 
+/// MIME parameters (`name`, `value`) in Dovecot's order.
+pub(crate) type Params = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One MIME part: where its header and body are, and its BODYSTRUCTURE fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Part {
@@ -50,14 +53,14 @@ pub(crate) struct Part {
     pub media_type: Vec<u8>,
     pub media_subtype: Vec<u8>,
     /// Content-Type parameters; `None` is NIL.
-    pub params: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    pub params: Option<Params>,
     pub id: Option<Vec<u8>>,
     pub description: Option<Vec<u8>>,
     /// Content-Transfer-Encoding as written; `None` means 7bit.
     pub encoding: Option<Vec<u8>>,
     pub md5: Option<Vec<u8>>,
     /// Disposition type and parameters.
-    pub disposition: Option<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>,
+    pub disposition: Option<(Vec<u8>, Params)>,
     pub language: Option<Vec<Vec<u8>>>,
     pub location: Option<Vec<u8>>,
     /// LF count of the body.
