@@ -6,6 +6,15 @@
 //! first; the line end before a delimiter belongs to the delimiter; a part whose body starts
 //! without a blank line takes its first lines as a header; a multipart without parts gets one
 //! empty text/plain part. Header fields are split by `mail-parser`'s header tokenizer.
+//!
+//! How the session writes FETCH items from a stored message `raw` and its `ParsedMessage`:
+//! - `ENVELOPE` / `BODYSTRUCTURE` / `BODY`: [`ParsedMessage::envelope`],
+//!   [`ParsedMessage::body_structure`] (strings pick quoted or literal form by content);
+//! - `RFC822.SIZE`: [`ParsedMessage::size`];
+//! - `BODY[s]<p>`: `Value::Literal(replace_nul(apply_partial(&section(raw, s)?, p)))`;
+//! - `BINARY[s]<p>`: [`ParsedMessage::binary`], then [`apply_partial`]; send `~{n}` when
+//!   [`needs_literal8`]; `BINARY.SIZE`: [`ParsedMessage::binary_size`].
+//!   [`BinaryError::UnknownCte`] is `NO [UNKNOWN-CTE]`, [`BinaryError::Parse`] `NO [PARSE]`.
 
 mod binary;
 mod bodystructure;
