@@ -515,3 +515,59 @@ fn dovecot_golden_fetch_records() {
         failures.len()
     );
 }
+
+/// Truncated messages (every cut of every corpus message, in steps) still parse, and every
+/// FETCH item can be computed from them without a panic.
+#[test]
+fn truncated_messages_never_panic() {
+    let dir = golden_dir().join("messages");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let sections: Vec<Section> = [
+        "", "1", "2", "1.1", "2.1", "1.2.1", "2.HEADER", "2.TEXT", "1.MIME",
+    ]
+    .iter()
+    .map(|s| parse_section(s))
+    .collect();
+    for path in names {
+        let bytes = std::fs::read(&path).unwrap();
+        let raw = normalize_line_endings(&bytes).into_owned();
+        let step = (raw.len() / 40).max(1);
+        for cut in (0..raw.len()).step_by(step) {
+            let raw = &raw[..cut];
+            let p = ParsedMessage::parse(raw);
+            let _ = (
+                p.envelope(),
+                p.body_structure(true),
+                p.body_structure(false),
+            );
+            for s in &sections {
+                let _ = p.section(raw, s);
+                let _ = p.binary(raw, s);
+            }
+        }
+    }
+}
+
+/// Deeply nested multiparts do not exhaust the stack.
+#[test]
+fn deep_nesting_is_bounded() {
+    let mut raw = Vec::new();
+    for i in 0..2000 {
+        raw.extend_from_slice(
+            format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n").as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"\r\nleaf\r\n");
+    let p = ParsedMessage::parse(&raw);
+    let bs = p.body_structure(true).to_bytes();
+    assert!(bs.starts_with(b"(((("));
+    let deep = Section {
+        part: vec![1; 100],
+        text: None,
+    };
+    assert!(p.section(&raw, &deep).is_ok());
+}

@@ -28,9 +28,9 @@ pub fn needs_literal8(data: &[u8]) -> bool {
 }
 
 impl ParsedMessage {
-    /// BINARY[section] content (RFC 3516): the part body with its transfer encoding decoded.
+    /// `BINARY[section]` content (RFC 3516): the part body with its transfer encoding decoded.
     /// `BINARY[]` is the whole message; a `HEADER`/`MIME`/`TEXT` specifier is answered like
-    /// BODY[...] (accepted leniently, as Dovecot does). A part that does not exist is empty.
+    /// `BODY[...]` (accepted leniently, as Dovecot does). A part that does not exist is empty.
     pub fn binary<'a>(
         &self,
         raw: &'a [u8],
@@ -50,7 +50,7 @@ impl ParsedMessage {
         decode(part.encoding.as_deref(), part.body(raw))
     }
 
-    /// BINARY.SIZE[section]: the size of what [`ParsedMessage::binary`] returns.
+    /// `BINARY.SIZE[section]`: the size of what [`ParsedMessage::binary`] returns.
     pub fn binary_size(&self, raw: &[u8], section: &Section) -> Result<u64, BinaryError> {
         self.binary(raw, section).map(|d| d.len() as u64)
     }

@@ -11,24 +11,38 @@ use crate::response::Value;
 /// (all `None`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
+    /// Display name (or a comment standing in for it), raw: encoded words stay encoded.
     pub name: Option<Vec<u8>>,
+    /// Obsolete source route, e.g. `@relay1.example,@relay2.example`.
     pub adl: Option<Vec<u8>>,
+    /// Local part, unquoted; the group name for a group start.
     pub mailbox: Option<Vec<u8>>,
+    /// Domain; `MISSING_DOMAIN` when the address has none; `None` for group markers.
     pub host: Option<Vec<u8>>,
 }
 
 /// The ENVELOPE fields of a message (or of an encapsulated message/rfc822).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// Date field text, unparsed (an obsolete or broken date passes through).
     pub date: Option<Vec<u8>>,
+    /// Subject text, whitespace runs collapsed, encoded words undecoded.
     pub subject: Option<Vec<u8>>,
+    /// From addresses (all From fields, concatenated); empty is NIL.
     pub from: Vec<Address>,
+    /// Sender, or From when absent or empty.
     pub sender: Vec<Address>,
+    /// Reply-To, or From when absent or empty.
     pub reply_to: Vec<Address>,
+    /// To addresses.
     pub to: Vec<Address>,
+    /// Cc addresses.
     pub cc: Vec<Address>,
+    /// Bcc addresses.
     pub bcc: Vec<Address>,
+    /// In-Reply-To field text as written (comments included).
     pub in_reply_to: Option<Vec<u8>>,
+    /// Message-ID field text.
     pub message_id: Option<Vec<u8>>,
 }
 

@@ -6,6 +6,15 @@
 //! first; the line end before a delimiter belongs to the delimiter; a part whose body starts
 //! without a blank line takes its first lines as a header; a multipart without parts gets one
 //! empty text/plain part. Header fields are split by `mail-parser`'s header tokenizer.
+//!
+//! How the session writes FETCH items from a stored message `raw` and its `ParsedMessage`:
+//! - `ENVELOPE` / `BODYSTRUCTURE` / `BODY`: [`ParsedMessage::envelope`],
+//!   [`ParsedMessage::body_structure`] (strings pick quoted or literal form by content);
+//! - `RFC822.SIZE`: [`ParsedMessage::size`];
+//! - `BODY[s]<p>`: `Value::Literal(replace_nul(apply_partial(&section(raw, s)?, p)))`;
+//! - `BINARY[s]<p>`: [`ParsedMessage::binary`], then [`apply_partial`]; send `~{n}` when
+//!   [`needs_literal8`]; `BINARY.SIZE`: [`ParsedMessage::binary_size`].
+//!   [`BinaryError::UnknownCte`] is `NO [UNKNOWN-CTE]`, [`BinaryError::Parse`] `NO [PARSE]`.
 
 mod binary;
 mod bodystructure;
@@ -37,6 +46,9 @@ pub struct ParsedMessage {
     pub(crate) envelope: Envelope,
 }
 
+/// MIME parameters (`name`, `value`) in Dovecot's order.
+pub(crate) type Params = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One MIME part: where its header and body are, and its BODYSTRUCTURE fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Part {
@@ -50,14 +62,14 @@ pub(crate) struct Part {
     pub media_type: Vec<u8>,
     pub media_subtype: Vec<u8>,
     /// Content-Type parameters; `None` is NIL.
-    pub params: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    pub params: Option<Params>,
     pub id: Option<Vec<u8>>,
     pub description: Option<Vec<u8>>,
     /// Content-Transfer-Encoding as written; `None` means 7bit.
     pub encoding: Option<Vec<u8>>,
     pub md5: Option<Vec<u8>>,
     /// Disposition type and parameters.
-    pub disposition: Option<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)>,
+    pub disposition: Option<(Vec<u8>, Params)>,
     pub language: Option<Vec<Vec<u8>>>,
     pub location: Option<Vec<u8>>,
     /// LF count of the body.

@@ -46,7 +46,7 @@ impl ParsedMessage {
         Some(cur)
     }
 
-    /// BODY[section] content (before any `<partial>`). A section that names no part gives
+    /// `BODY[section]` content (before any `<partial>`). A section that names no part gives
     /// empty content, as Dovecot does.
     pub fn section<'a>(
         &self,
