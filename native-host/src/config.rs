@@ -66,7 +66,8 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config file {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", p.display()))
             }
         }
     }

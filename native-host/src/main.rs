@@ -93,7 +93,9 @@ fn serve(args: ServeArgs) -> Result<()> {
 
     let store = MemoryStore::new();
     if cfg.demo_user {
-        store.add_user("demo", "demo").map_err(|e| anyhow::anyhow!("creating demo user: {e}"))?;
+        store
+            .add_user("demo", "demo")
+            .map_err(|e| anyhow::anyhow!("creating demo user: {e}"))?;
         println!("demo user: demo / demo");
     }
     println!("data dir: {}", cfg.data_dir.display());
@@ -102,7 +104,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_message_size: cfg.max_message_size,
         ..SessionConfig::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(server::run(server::ServerParts {
         store: Arc::new(store),
         session,

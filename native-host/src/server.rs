@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::HostStore;
 use anyhow::{Context, Result};
 use tidings_engine::session::SessionConfig;
-use crate::HostStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -36,11 +36,15 @@ pub async fn run(parts: ServerParts) -> Result<()> {
             if implicit && parts.tls.is_none() {
                 continue;
             }
-            let listener =
-                TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
             let local = listener.local_addr()?;
             // Machine-readable line: tests and scripts read the real port from it.
-            println!("listening {} {local}", if implicit { "imaps" } else { "imap" });
+            println!(
+                "listening {} {local}",
+                if implicit { "imaps" } else { "imap" }
+            );
             bound.push(local);
             let store = parts.store.clone();
             let session = parts.session.clone();
