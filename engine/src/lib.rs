@@ -8,8 +8,10 @@
 
 pub mod codec;
 pub mod command;
+pub mod harness;
 pub mod mime;
 pub mod response;
 pub mod search;
+pub mod session;
 pub mod store;
 pub mod types;

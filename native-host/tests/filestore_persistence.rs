@@ -128,6 +128,11 @@ async fn state_survives_reopen_and_uids_are_not_reused() {
     let info = store.message_info(&acct, after.id, 1).await.expect("info");
     assert_eq!(info.size, m1.len() as u64);
     assert_eq!(info.internal_date, message(1, &[]).internal_date);
+    assert_eq!(
+        *info.parsed,
+        ParsedMessage::parse(&m1),
+        "parsed structure stored at append survives reopen"
+    );
     for uid in [2, 3] {
         assert_eq!(
             store.message_bytes(&acct, after.id, uid).await,

@@ -1,0 +1,281 @@
+//! FETCH and UID FETCH: which data items to load, the implicit `\Seen` of non-PEEK body
+//! fetches, and writing each `* n FETCH (...)` response.
+
+use super::Session;
+use crate::command::{FetchAttr, FetchAttrs, Section, SectionText, StoreOp};
+use crate::mime::{apply_partial, BinaryError, ParsedMessage};
+use crate::response::value::write_literal;
+use crate::response::{write_status, Status};
+use crate::store::Store;
+use crate::types::{Flag, SequenceSet};
+
+impl Session {
+    pub(super) async fn fetch<S: Store>(
+        &mut self,
+        store: &S,
+        tag: &str,
+        uid: bool,
+        set: &SequenceSet,
+        attrs: &FetchAttrs,
+    ) {
+        let Some(idx) = self.resolve_or_bad(tag, set, uid) else {
+            return;
+        };
+        let mut items = attrs.expand();
+        // UID FETCH always returns UID, and (as Dovecot) UID comes first.
+        if uid || items.contains(&FetchAttr::Uid) {
+            items.retain(|i| *i != FetchAttr::Uid);
+            items.insert(0, FetchAttr::Uid);
+        }
+        let needs_info = items
+            .iter()
+            .any(|i| !matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
+        let needs_bytes = items.iter().any(|i| {
+            matches!(
+                i,
+                FetchAttr::Rfc822
+                    | FetchAttr::Rfc822Header
+                    | FetchAttr::Rfc822Text
+                    | FetchAttr::BodySection { .. }
+                    | FetchAttr::Binary { .. }
+                    | FetchAttr::BinarySize { .. }
+            )
+        });
+        let read_only = self.selected.as_ref().is_none_or(|v| v.read_only);
+        let sets_seen = !read_only && items.iter().any(sets_seen);
+        let mut failure: Option<(&'static str, &'static str)> = None;
+
+        for i in idx {
+            let (Some(view), Some(account)) = (self.selected.as_mut(), self.account.as_ref())
+            else {
+                return;
+            };
+            let Some(msg) = view.messages.get(i) else {
+                continue;
+            };
+            let (uid_n, seq) = (msg.uid, i as u32 + 1);
+            let mut flags_changed = false;
+            if sets_seen && !msg.flags.contains(&Flag::Seen) {
+                if let Ok((metas, _)) = store
+                    .store_flags(
+                        account,
+                        view.id,
+                        &[uid_n],
+                        StoreOp::Add,
+                        &[Flag::Seen],
+                        None,
+                    )
+                    .await
+                {
+                    if let Some(m) = metas.into_iter().next() {
+                        view.messages[i].flags = m.flags;
+                        flags_changed = true;
+                    }
+                }
+            }
+            let info = if needs_info {
+                match store.message_info(account, view.id, uid_n).await {
+                    Ok(info) => Some(info),
+                    Err(_) => continue, // expunged by another session meanwhile
+                }
+            } else {
+                None
+            };
+            let raw = if needs_bytes {
+                match store.message_bytes(account, view.id, uid_n).await {
+                    Ok(b) => Some(b),
+                    Err(_) => continue,
+                }
+            } else {
+                None
+            };
+            let raw: &[u8] = raw.as_deref().unwrap_or(&[]);
+            let flags = &view.messages[i].flags;
+            let mut out = format!("* {seq} FETCH (").into_bytes();
+            let mut first = true;
+            let mut sep = |out: &mut Vec<u8>| {
+                if !std::mem::take(&mut first) {
+                    out.push(b' ');
+                }
+            };
+            for item in &items {
+                match item {
+                    FetchAttr::Uid => {
+                        sep(&mut out);
+                        out.extend_from_slice(format!("UID {uid_n}").as_bytes());
+                    }
+                    FetchAttr::Flags => {
+                        sep(&mut out);
+                        let shown = view.display_flags(uid_n, flags);
+                        out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
+                    }
+                    FetchAttr::ModSeq => {}
+                    _ => {
+                        let Some(info) = info.as_ref() else { continue };
+                        let parsed: &ParsedMessage = &info.parsed;
+                        match write_item(
+                            &mut out,
+                            &mut sep,
+                            item,
+                            parsed,
+                            raw,
+                            info.size,
+                            &info.internal_date,
+                        ) {
+                            Ok(()) => {}
+                            Err(e) => failure = Some(e),
+                        }
+                    }
+                }
+            }
+            if flags_changed && !items.contains(&FetchAttr::Flags) {
+                sep(&mut out);
+                let shown = view.display_flags(uid_n, flags);
+                out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
+            }
+            out.extend_from_slice(b")\r\n");
+            self.out.extend_from_slice(&out);
+        }
+        match failure {
+            Some((code, text)) => {
+                self.sync(store, uid).await;
+                write_status(&mut self.out, Some(tag), Status::No, Some(code), text);
+            }
+            None => self.finish(store, tag, uid, "Fetch completed.").await,
+        }
+    }
+}
+
+/// Does this item set `\Seen` (RFC 9051 §6.4.5: BODY[...] and BINARY[...] without PEEK,
+/// RFC822 and RFC822.TEXT)?
+fn sets_seen(item: &FetchAttr) -> bool {
+    match item {
+        FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
+        FetchAttr::BodySection { peek, .. } | FetchAttr::Binary { peek, .. } => !peek,
+        _ => false,
+    }
+}
+
+/// The `[section]` label as the response names it: `1.HEADER.FIELDS (SUBJECT FROM)`.
+fn section_label(s: &Section) -> String {
+    let mut label: Vec<String> = s.part.iter().map(|p| p.to_string()).collect();
+    if let Some(text) = &s.text {
+        label.push(match text {
+            SectionText::Header => "HEADER".into(),
+            SectionText::Text => "TEXT".into(),
+            SectionText::Mime => "MIME".into(),
+            SectionText::HeaderFields { not, fields } => {
+                let fields: Vec<String> = fields.iter().map(|f| f.to_ascii_uppercase()).collect();
+                format!(
+                    "HEADER.FIELDS{} ({})",
+                    if *not { ".NOT" } else { "" },
+                    fields.join(" ")
+                )
+            }
+        });
+    }
+    label.join(".")
+}
+
+/// Writes one message-data item. An error is the tagged `NO` code and text for the command.
+fn write_item(
+    out: &mut Vec<u8>,
+    sep: &mut impl FnMut(&mut Vec<u8>),
+    item: &FetchAttr,
+    parsed: &ParsedMessage,
+    raw: &[u8],
+    size: u64,
+    date: &crate::types::DateTime,
+) -> Result<(), (&'static str, &'static str)> {
+    let whole = Section::default();
+    let header = Section {
+        part: vec![],
+        text: Some(SectionText::Header),
+    };
+    let text = Section {
+        part: vec![],
+        text: Some(SectionText::Text),
+    };
+    match item {
+        FetchAttr::InternalDate => {
+            sep(out);
+            out.extend_from_slice(format!("INTERNALDATE \"{}\"", date.to_imap()).as_bytes());
+        }
+        FetchAttr::Rfc822Size => {
+            sep(out);
+            out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes());
+        }
+        FetchAttr::Envelope => {
+            sep(out);
+            out.extend_from_slice(b"ENVELOPE ");
+            parsed.envelope().write(out);
+        }
+        FetchAttr::Body => {
+            sep(out);
+            out.extend_from_slice(b"BODY ");
+            parsed.body_structure(false).write(out);
+        }
+        FetchAttr::BodyStructure => {
+            sep(out);
+            out.extend_from_slice(b"BODYSTRUCTURE ");
+            parsed.body_structure(true).write(out);
+        }
+        FetchAttr::Rfc822 | FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
+            let (name, section) = match item {
+                FetchAttr::Rfc822 => ("RFC822", &whole),
+                FetchAttr::Rfc822Header => ("RFC822.HEADER", &header),
+                _ => ("RFC822.TEXT", &text),
+            };
+            let data = parsed.section(raw, section).unwrap_or_default();
+            sep(out);
+            out.extend_from_slice(name.as_bytes());
+            out.push(b' ');
+            write_literal(out, &crate::mime::replace_nul(&data));
+        }
+        FetchAttr::BodySection {
+            section, partial, ..
+        } => {
+            let data = parsed.section(raw, section).unwrap_or_default();
+            let data = apply_partial(&data, *partial);
+            sep(out);
+            out.extend_from_slice(format!("BODY[{}]", section_label(section)).as_bytes());
+            if let Some(p) = partial {
+                out.extend_from_slice(format!("<{}>", p.start).as_bytes());
+            }
+            out.push(b' ');
+            write_literal(out, &crate::mime::replace_nul(data));
+        }
+        FetchAttr::Binary {
+            section, partial, ..
+        } => {
+            let data = parsed.binary(raw, section).map_err(binary_failure)?;
+            let data = apply_partial(&data, *partial);
+            sep(out);
+            out.extend_from_slice(format!("BINARY[{}]", section_label(section)).as_bytes());
+            if let Some(p) = partial {
+                out.extend_from_slice(format!("<{}>", p.start).as_bytes());
+            }
+            out.push(b' ');
+            if data.contains(&0) {
+                out.push(b'~');
+            }
+            write_literal(out, data);
+        }
+        FetchAttr::BinarySize { section } => {
+            let data = parsed.binary(raw, section).map_err(binary_failure)?;
+            sep(out);
+            out.extend_from_slice(
+                format!("BINARY.SIZE[{}] {}", section_label(section), data.len()).as_bytes(),
+            );
+        }
+        FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq => {}
+    }
+    Ok(())
+}
+
+fn binary_failure(e: BinaryError) -> (&'static str, &'static str) {
+    match e {
+        BinaryError::UnknownCte(_) => ("UNKNOWN-CTE", "Unknown Content-Transfer-Encoding."),
+        _ => ("PARSE", "Invalid data in MIME part."),
+    }
+}

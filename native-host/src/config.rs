@@ -1,0 +1,74 @@
+//! `tidings.toml`: where the server listens, where it keeps data, TLS files and limits, with
+//! defaults that make `tidings serve` work on a fresh machine with no file at all.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Mail, accounts and the dev certificate live here.
+    pub data_dir: PathBuf,
+    /// Plain IMAP listeners with STARTTLS.
+    pub imap: Vec<SocketAddr>,
+    /// Implicit-TLS IMAP listeners.
+    pub imaps: Vec<SocketAddr>,
+    /// PEM certificate chain and key; a self-signed one is made in `data_dir` when absent.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Allow LOGIN/AUTHENTICATE without TLS from non-loopback addresses (off: LOGINDISABLED).
+    pub allow_plaintext_auth: bool,
+    /// Largest message accepted by APPEND (APPENDLIMIT), in bytes.
+    pub max_message_size: u32,
+    /// Create the demo user (`demo` / `demo`) when the store has no users.
+    pub demo_user: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: default_data_dir(),
+            imap: vec![SocketAddr::from(([127, 0, 0, 1], 1143))],
+            imaps: vec![SocketAddr::from(([127, 0, 0, 1], 1993))],
+            tls_cert: None,
+            tls_key: None,
+            allow_plaintext_auth: false,
+            max_message_size: 64 * 1024 * 1024,
+            demo_user: true,
+        }
+    }
+}
+
+/// `$TIDINGS_DATA`, else `$XDG_DATA_HOME/tidings`, else `~/.local/share/tidings`, else
+/// `./tidings-data`.
+fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("TIDINGS_DATA") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(d).join("tidings");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".local/share/tidings");
+    }
+    PathBuf::from("tidings-data")
+}
+
+impl Config {
+    /// Reads `path`, or returns the defaults when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        match path {
+            None => Ok(Config::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config file {}", p.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", p.display()))
+            }
+        }
+    }
+}

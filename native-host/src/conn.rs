@@ -1,0 +1,174 @@
+//! Drives one engine `Session` over a byte stream: reads into the session, writes its output,
+//! wakes it on store changes and timers, and performs the STARTTLS upgrade.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidings_engine::session::{Event, Session, SessionConfig};
+use tidings_engine::store::{Store, Watch};
+
+use crate::HostStore;
+use tidings_engine::types::Timestamp;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::limits::Throttle;
+
+/// Wall-clock time as the engine wants it.
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp(ms)
+}
+
+/// Why a drive loop returned.
+enum Next {
+    Closed,
+    StartTls,
+}
+
+/// Everything a connection needs from the server.
+pub struct ConnContext {
+    pub store: Arc<HostStore>,
+    pub config: SessionConfig,
+    pub tls: Option<TlsAcceptor>,
+    pub throttle: Arc<Throttle>,
+    pub shutdown: watch::Receiver<bool>,
+    pub id: u64,
+    pub peer: SocketAddr,
+}
+
+/// Serves one TCP connection to the end. `implicit_tls` wraps it in TLS first.
+pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: ConnContext) {
+    let _ = stream.set_nodelay(true);
+    let mut config = ctx.config.clone();
+    // Loopback is as private as TLS: plaintext login is allowed there (as Dovecot's
+    // login_trusted_networks / disable_plaintext_auth exemptions for localhost).
+    if ctx.peer.ip().is_loopback() {
+        config.allow_plaintext_auth = true;
+    }
+    config.starttls_available = ctx.tls.is_some();
+    config.tls_active = implicit_tls;
+    let span = tracing::info_span!("conn", id = ctx.id, peer = %ctx.peer);
+    let _enter = span.enter();
+    tracing::info!(tls = implicit_tls, "connected");
+    drop(_enter);
+
+    let mut watch: Option<Watch> = None;
+    if implicit_tls {
+        let Some(acceptor) = ctx.tls.clone() else {
+            return;
+        };
+        let tls = match acceptor.accept(stream).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::info!(id = ctx.id, error = %e, "TLS handshake failed");
+                return;
+            }
+        };
+        let mut session = Session::new(config, now());
+        let mut tls = tls;
+        let _ = drive(&mut ctx, &mut session, &mut tls, &mut watch).await;
+        return;
+    }
+    let mut session = Session::new(config, now());
+    let mut plain = stream;
+    match drive(&mut ctx, &mut session, &mut plain, &mut watch).await {
+        Ok(Next::StartTls) => {
+            let Some(acceptor) = ctx.tls.clone() else {
+                return;
+            };
+            match acceptor.accept(plain).await {
+                Ok(mut tls) => {
+                    session.set_tls_active();
+                    let _ = drive(&mut ctx, &mut session, &mut tls, &mut watch).await;
+                }
+                Err(e) => tracing::info!(id = ctx.id, error = %e, "STARTTLS handshake failed"),
+            }
+        }
+        Ok(Next::Closed) | Err(_) => {}
+    }
+    tracing::info!(id = ctx.id, "disconnected");
+}
+
+async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
+    ctx: &mut ConnContext,
+    session: &mut Session,
+    io: &mut IO,
+    watch: &mut Option<Watch>,
+) -> std::io::Result<Next> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut out = Vec::new();
+    loop {
+        session.write_output(&mut out);
+        if !out.is_empty() {
+            io.write_all(&out).await?;
+            io.flush().await?;
+            out.clear();
+        }
+        while let Some(ev) = session.poll_event() {
+            match ev {
+                Event::StartTls => return Ok(Next::StartTls),
+                Event::Close => {
+                    let _ = io.shutdown().await;
+                    return Ok(Next::Closed);
+                }
+                Event::LoggedIn(account) => {
+                    tracing::info!(id = ctx.id, user = %account.name, "logged in");
+                    ctx.throttle.succeeded(ctx.peer.ip());
+                    *watch = Some(ctx.store.watch(&account));
+                }
+                Event::AuthFailed => {
+                    let delay = ctx.throttle.failed(ctx.peer.ip());
+                    tracing::info!(
+                        id = ctx.id,
+                        delay_ms = delay.as_millis() as u64,
+                        "login failed"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Event::ClientId(params) => {
+                    let id: Vec<String> = params
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL")))
+                        .collect();
+                    tracing::info!(id = ctx.id, client = %id.join(" "), "client ID");
+                }
+            }
+        }
+        let sleep_for = session
+            .poll_timeout()
+            .map(|t| Duration::from_millis((t.0 - now().0).max(0) as u64))
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            r = io.read(&mut buf) => {
+                let n = r?;
+                if n == 0 {
+                    return Ok(Next::Closed);
+                }
+                session.handle_input(&buf[..n], now());
+            }
+            _ = wait_change(watch) => session.handle_store_change(),
+            _ = tokio::time::sleep(sleep_for) => session.handle_timeout(now()),
+            _ = ctx.shutdown.changed() => {
+                let _ = io.write_all(b"* BYE Server shutting down.\r\n").await;
+                let _ = io.shutdown().await;
+                return Ok(Next::Closed);
+            }
+        }
+        session.process(ctx.store.as_ref(), now()).await;
+    }
+}
+
+/// Waits for a change in the watched account, or forever when not logged in.
+async fn wait_change(watch: &mut Option<Watch>) {
+    match watch {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
+    }
+}
