@@ -15,6 +15,13 @@
 //! Blobs left unreferenced by a crash (written but never committed, or expunged but not yet
 //! deleted) and stray temp files are collected by [`FileStore::open`].
 //!
+//! Sharing: COPY and MOVE never duplicate bytes; copies name the same blob, whose reference
+//! count lives in redb and is updated in the same transaction. The file is deleted after the
+//! commit that drops the last reference (EXPUNGE, DELETE, account deletion).
+//!
+//! Accounts: argon2id with the crate's default parameters (19 MiB, 2 passes), stored as PHC
+//! strings; verification runs on the blocking pool and an unknown user costs the same work.
+//!
 //! Concurrency: `FileStore` is `Send + Sync` and cheap to clone (an `Arc`). Writes, argon2
 //! and file reads run on tokio's blocking pool (`spawn_blocking`) when called inside a tokio
 //! runtime, inline otherwise; small reads (LIST, LSUB, changes, message info) run inline.
