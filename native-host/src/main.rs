@@ -14,13 +14,13 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tidings_engine::session::SessionConfig;
-use tidings_engine::store::MemoryStore;
+use tidings_host::store::FileStore;
 use tokio_rustls::TlsAcceptor;
 
 /// The store the server runs on. Connection tasks are spawned on tokio's multi-thread
 /// runtime, which needs `Send` futures: they are proven `Send` for this concrete type (a
 /// generic `S: Store` could not promise it, as the trait has no `Send` bound for wasm's sake).
-pub type HostStore = MemoryStore;
+pub type HostStore = FileStore;
 
 /// Tidings: an IMAP server built on a sans-IO engine.
 #[derive(Parser)]
@@ -34,6 +34,41 @@ struct Cli {
 enum Command {
     /// Run the IMAP server (creates a data dir, a dev certificate and a demo user if missing).
     Serve(ServeArgs),
+    /// Manage accounts (the server may be running: stop it first, the store is locked).
+    User(UserArgs),
+}
+
+#[derive(clap::Args)]
+struct UserArgs {
+    /// Configuration file (TOML), for the data dir.
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the config file).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    action: UserAction,
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account (with INBOX, Drafts, Sent, Trash, Junk, Archive).
+    Add {
+        name: String,
+        /// Read the password from the first line of standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change an account's password.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an account and all its mail.
+    Del { name: String },
+    /// List accounts.
+    List,
 }
 
 #[derive(clap::Args)]
@@ -52,8 +87,19 @@ struct ServeArgs {
     imaps: Vec<SocketAddr>,
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line (with its causes), not a backtrace.
+            eprintln!("tidings: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG")
@@ -63,6 +109,7 @@ fn main() -> Result<()> {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::User(args) => user(args),
     }
 }
 
@@ -91,11 +138,24 @@ fn serve(args: ServeArgs) -> Result<()> {
     };
     let tls = TlsAcceptor::from(tls::server_config(&cert, &key)?);
 
-    let store = MemoryStore::new();
-    if cfg.demo_user {
+    let store = open_store(&cfg.data_dir)?.with_max_message_size(cfg.max_message_size as usize);
+    if cfg.demo_user
+        && store
+            .list_users()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .is_empty()
+    {
         store
             .add_user("demo", "demo")
             .map_err(|e| anyhow::anyhow!("creating demo user: {e}"))?;
+        println!("created demo user: demo / demo");
+    } else if cfg.demo_user
+        && store
+            .list_users()
+            .unwrap_or_default()
+            .iter()
+            .any(|u| u == "demo")
+    {
         println!("demo user: demo / demo");
     }
     println!("data dir: {}", cfg.data_dir.display());
@@ -114,4 +174,77 @@ fn serve(args: ServeArgs) -> Result<()> {
         imap: cfg.imap,
         imaps: cfg.imaps,
     }))
+}
+
+/// Opens the durable store in `data_dir`, explaining the usual failure (a running server
+/// holds the lock).
+fn open_store(data_dir: &std::path::Path) -> Result<FileStore> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    FileStore::open(data_dir).with_context(|| {
+        format!(
+            "opening the mail store in {} (is `tidings serve` running on it? only one process \
+             may open it at a time)",
+            data_dir.display()
+        )
+    })
+}
+
+fn user(args: UserArgs) -> Result<()> {
+    let mut cfg = config::Config::load(args.config.as_deref())?;
+    if let Some(d) = args.data_dir {
+        cfg.data_dir = d;
+    }
+    let store = open_store(&cfg.data_dir)?;
+    let fail = |e: tidings_engine::store::StoreError| anyhow::anyhow!("{e}");
+    match args.action {
+        UserAction::Add {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, &format!("password for {name}: "))?;
+            store.add_user(&name, password).map_err(fail)?;
+            println!("added user {name}");
+        }
+        UserAction::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, &format!("new password for {name}: "))?;
+            store.set_password(&name, password).map_err(fail)?;
+            println!("changed password of {name}");
+        }
+        UserAction::Del { name } => {
+            store.delete_user(&name).map_err(fail)?;
+            println!("deleted user {name} and all their mail");
+        }
+        UserAction::List => {
+            for name in store.list_users().map_err(fail)? {
+                println!("{name}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A password from stdin's first line, or from a prompt on the terminal (no echo).
+fn read_password(from_stdin: bool, prompt: &str) -> Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password(prompt).context("reading password")?;
+        let again = rpassword::prompt_password("again: ").context("reading password")?;
+        if first != again {
+            anyhow::bail!("the passwords do not match");
+        }
+        first
+    };
+    if password.is_empty() {
+        anyhow::bail!("empty password refused");
+    }
+    Ok(password)
 }
