@@ -17,6 +17,8 @@ pub struct Config {
     pub imap: Vec<SocketAddr>,
     /// Implicit-TLS IMAP listeners.
     pub imaps: Vec<SocketAddr>,
+    /// LMTP listeners for mail delivery from an MTA (keep them on loopback).
+    pub lmtp: Vec<SocketAddr>,
     /// PEM certificate chain and key; a self-signed one is made in `data_dir` when absent.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -34,6 +36,7 @@ impl Default for Config {
             data_dir: default_data_dir(),
             imap: vec![SocketAddr::from(([127, 0, 0, 1], 1143))],
             imaps: vec![SocketAddr::from(([127, 0, 0, 1], 1993))],
+            lmtp: vec![SocketAddr::from(([127, 0, 0, 1], 2424))],
             tls_cert: None,
             tls_key: None,
             allow_plaintext_auth: false,

@@ -3,7 +3,9 @@
 
 mod config;
 mod conn;
+mod deliver;
 mod limits;
+mod lmtp;
 mod server;
 mod tls;
 
@@ -34,8 +36,30 @@ struct Cli {
 enum Command {
     /// Run the IMAP server (creates a data dir, a dev certificate and a demo user if missing).
     Serve(ServeArgs),
+    /// Deliver one message from stdin to a user's INBOX (an LDA; exit codes as sendmail's
+    /// sysexits). Uses the running server's LMTP port, else opens the store directly.
+    Deliver(DeliverArgs),
     /// Manage accounts (the server may be running: stop it first, the store is locked).
     User(UserArgs),
+}
+
+#[derive(clap::Args)]
+struct DeliverArgs {
+    /// Recipient account (or address whose local part is the account).
+    #[arg(long)]
+    user: String,
+    /// Envelope sender, for the Return-Path header.
+    #[arg(long, short = 'f', default_value = "MAILER-DAEMON")]
+    from: String,
+    /// Configuration file (TOML), for the data dir and LMTP address.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the config file).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// LMTP address of the running server (overrides the config file).
+    #[arg(long)]
+    lmtp: Option<SocketAddr>,
 }
 
 #[derive(clap::Args)]
@@ -85,6 +109,9 @@ struct ServeArgs {
     /// Implicit-TLS listen address, repeatable (overrides the config file).
     #[arg(long)]
     imaps: Vec<SocketAddr>,
+    /// LMTP listen address, repeatable (overrides the config file).
+    #[arg(long)]
+    lmtp: Vec<SocketAddr>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -110,6 +137,21 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::User(args) => user(args),
+        Command::Deliver(args) => {
+            let mut cfg = config::Config::load(args.config.as_deref())?;
+            if let Some(d) = args.data_dir {
+                cfg.data_dir = d;
+            }
+            let lmtp = args.lmtp.or_else(|| cfg.lmtp.first().copied());
+            let code = deliver::run(
+                &args.user,
+                &args.from,
+                lmtp,
+                &cfg.data_dir,
+                cfg.max_message_size as usize,
+            );
+            std::process::exit(code.into());
+        }
     }
 }
 
@@ -123,6 +165,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     }
     if !args.imaps.is_empty() {
         cfg.imaps = args.imaps;
+    }
+    if !args.lmtp.is_empty() {
+        cfg.lmtp = args.lmtp;
     }
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
@@ -173,6 +218,8 @@ fn serve(args: ServeArgs) -> Result<()> {
         tls: Some(tls),
         imap: cfg.imap,
         imaps: cfg.imaps,
+        lmtp: cfg.lmtp,
+        max_message_size: cfg.max_message_size as usize,
     }))
 }
 

@@ -22,6 +22,9 @@ pub struct ServerParts {
     pub tls: Option<TlsAcceptor>,
     pub imap: Vec<SocketAddr>,
     pub imaps: Vec<SocketAddr>,
+    pub lmtp: Vec<SocketAddr>,
+    /// Largest message LMTP accepts.
+    pub max_message_size: usize,
 }
 
 /// Binds every listener, prints where each listens, and serves until a signal arrives.
@@ -79,6 +82,38 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                 }
             }));
         }
+    }
+    for addr in &parts.lmtp {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding LMTP {addr}"))?;
+        let local = listener.local_addr()?;
+        println!("listening lmtp {local}");
+        let store = parts.store.clone();
+        let max = parts.max_message_size;
+        let mut stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    r = listener.accept() => r,
+                    _ = stop.changed() => break,
+                };
+                match accepted {
+                    Ok((stream, _)) => {
+                        tokio::spawn(crate::lmtp::serve_lmtp(
+                            stream,
+                            store.clone(),
+                            max,
+                            stop.clone(),
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LMTP accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }));
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();

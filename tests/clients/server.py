@@ -31,12 +31,13 @@ class Server:
 
     def start(self, timeout=30):
         args = [BIN, "serve", "--data-dir", self.data_dir,
-                "--imap", "127.0.0.1:0", "--imaps", "127.0.0.1:0", *self.extra_args]
+                "--imap", "127.0.0.1:0", "--imaps", "127.0.0.1:0", "--lmtp", "127.0.0.1:0",
+                *self.extra_args]
         env = dict(os.environ, TIDINGS_LOG=os.environ.get("TIDINGS_LOG", "warn"))
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=env)
         deadline = time.time() + timeout
-        want = {"imap", "imaps"}
+        want = {"imap", "imaps", "lmtp"}
         while want - set(self.ports):
             if time.time() > deadline:
                 self.stop()
@@ -66,6 +67,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc:
+            for stream in (self.proc.stdout, self.proc.stderr):
+                try:
+                    stream.close()
+                except Exception:
+                    pass
         return self.proc.returncode if self.proc else None
 
     def cleanup(self):

@@ -2,13 +2,11 @@
 //! LSUB, STATUS, APPEND, CLOSE/UNSELECT.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use super::view::{write_flags, SelectedView};
 use super::{Session, State};
 use crate::codec::encode_mailbox;
 use crate::command::{MailboxName, StatusItem};
-use crate::mime::{normalize_line_endings, ParsedMessage};
 use crate::response::value::write_astring;
 use crate::response::{write_status, write_untagged, Status};
 use crate::store::{MailboxInfo, MailboxStatus, NewMessage, Store, StoreError};
@@ -392,15 +390,8 @@ impl Session {
         }
         let flags: Vec<Flag> = flags.into_iter().filter(|f| *f != Flag::Recent).collect();
         // Bare LF is stored as CRLF, as Dovecot does: sizes and sections stay consistent.
-        let raw: Arc<[u8]> = Arc::from(normalize_line_endings(&message).into_owned());
-        let parsed = Arc::new(ParsedMessage::parse(&raw));
         let internal_date = date.unwrap_or_else(|| DateTime::from_unix(now.unix_seconds(), 0));
-        let msg = NewMessage {
-            raw,
-            parsed,
-            flags,
-            internal_date,
-        };
+        let msg = NewMessage::from_raw(&message, flags, internal_date);
         match store.append(&self.account_ref(), name, msg).await {
             Ok(a) => {
                 self.store_changed = false;
