@@ -4,6 +4,7 @@
 mod config;
 mod conn;
 mod deliver;
+mod import;
 mod limits;
 mod lmtp;
 mod server;
@@ -39,6 +40,9 @@ enum Command {
     /// Deliver one message from stdin to a user's INBOX (an LDA; exit codes as sendmail's
     /// sysexits). Uses the running server's LMTP port, else opens the store directly.
     Deliver(DeliverArgs),
+    /// Import a Maildir or an mbox file into an account, keeping flags and dates (stop the
+    /// server first: the store is locked while it runs).
+    Import(ImportArgs),
     /// Manage accounts (the server may be running: stop it first, the store is locked).
     User(UserArgs),
 }
@@ -60,6 +64,26 @@ struct DeliverArgs {
     /// LMTP address of the running server (overrides the config file).
     #[arg(long)]
     lmtp: Option<SocketAddr>,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Account to import into.
+    #[arg(long)]
+    user: String,
+    /// A Maildir (cur/, new/, and Maildir++ .Sub.Folder subfolders).
+    #[arg(long, conflicts_with = "mbox", required_unless_present = "mbox")]
+    maildir: Option<PathBuf>,
+    /// An mbox file.
+    #[arg(long)]
+    mbox: Option<PathBuf>,
+    /// Mailbox that receives the top-level messages.
+    #[arg(long, default_value = "INBOX")]
+    mailbox: String,
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -137,6 +161,25 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::User(args) => user(args),
+        Command::Import(args) => {
+            let mut cfg = config::Config::load(args.config.as_deref())?;
+            if let Some(d) = args.data_dir {
+                cfg.data_dir = d;
+            }
+            let store = open_store(&cfg.data_dir)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let n = runtime.block_on(import::run(
+                &store,
+                &args.user,
+                args.maildir.as_deref(),
+                args.mbox.as_deref(),
+                &args.mailbox,
+            ))?;
+            println!("imported {n} messages into {}", args.user);
+            Ok(())
+        }
         Command::Deliver(args) => {
             let mut cfg = config::Config::load(args.config.as_deref())?;
             if let Some(d) = args.data_dir {
