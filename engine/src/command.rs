@@ -23,7 +23,8 @@ impl MailboxName {
         if name.eq_ignore_ascii_case("INBOX") {
             return MailboxName("INBOX".into());
         }
-        if name.len() > 6 && name[..6].eq_ignore_ascii_case("INBOX/") {
+        // Compare bytes: slicing the str at 6 could split a multi-byte character.
+        if name.len() > 6 && name.as_bytes()[..6].eq_ignore_ascii_case(b"INBOX/") {
             return MailboxName(format!("INBOX{}", &name[5..]));
         }
         MailboxName(name)

@@ -253,6 +253,19 @@ fn mailbox_commands() {
         }
     );
     bad("RENAME a");
+    // Multi-byte names right where "INBOX/" would end must not trip the normalisation.
+    assert_eq!(
+        ok("DELETE &ZeVnLIqe-x"),
+        CommandBody::Delete {
+            mailbox: mbox("日本語x")
+        }
+    );
+    assert_eq!(
+        ok("DELETE inbox/&ZeVnLIqe-"),
+        CommandBody::Delete {
+            mailbox: mbox("INBOX/日本語")
+        }
+    );
     // Mailbox names are strict modified UTF-7.
     for name in ["\"Entwürfe\"", "&AGE-", "a&b", "&Jjo"] {
         let e = bad(&format!("SELECT {name}"));
