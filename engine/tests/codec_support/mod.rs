@@ -1,6 +1,9 @@
 //! Shared by the codec integration tests: feeding helpers and a corpus of valid commands.
 #![allow(dead_code)]
 
+pub mod gen;
+pub mod printer;
+
 use tidings_engine::codec::{Decoded, Decoder, Limits};
 
 /// Every item the decoder has ready.

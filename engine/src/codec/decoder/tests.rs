@@ -429,7 +429,12 @@ fn too_deep_is_bad() {
 fn announcement_detection() {
     let a = |s: &[u8]| announcement(s).map(|o| o.map(|a| (a.size, a.sync, a.at)));
     assert_eq!(a(b"a LOGIN {3}\r\n"), Ok(Some((3, true, 8))));
-    assert_eq!(a(b"a LOGIN {3+}\n"), Ok(Some((3, false, 8))));
+    assert_eq!(a(b"a LOGIN {3+}\r\n"), Ok(Some((3, false, 8))));
+    assert_eq!(
+        a(b"a LOGIN {3}\n"),
+        Ok(None),
+        "a literal is announced with CRLF"
+    );
     assert_eq!(a(b"a APPEND x ~{3}\r\n"), Ok(Some((3, true, 11))));
     assert_eq!(a(b"{0}\r\n"), Ok(Some((0, true, 0))));
     assert_eq!(a(b"a {}\r\n"), Ok(None));

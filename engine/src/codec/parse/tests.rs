@@ -101,8 +101,11 @@ fn simple_commands_any_case() {
 
 #[test]
 fn line_ends() {
-    assert_eq!(parse(b"a NOOP\n").unwrap().body, CommandBody::Noop);
+    assert_eq!(parse(b"a NOOP\r\n").unwrap().body, CommandBody::Noop);
+    assert!(parse(b"a NOOP\n").is_err());
     assert!(parse(b"a NOOP\r").is_err());
+    // A literal one byte too long would swallow the CR: refused, not a message ending in CR.
+    assert!(parse(b"a APPEND x {3}\r\nab\r\n").is_err());
     assert!(parse(b"a NOOP").is_err());
 }
 
@@ -789,6 +792,8 @@ fn search_keys() {
         "HEADER X",
         "MODSEQ \"/flags/\\\\draft\" 5",
         "MODSEQ \"/flags/\\\\draft\" mine 5",
+        "MODSEQ \"/flgs/\\\\draft\" all 5",
+        "MODSEQ \"/flags/\" all 5",
         "FUZZY TEXT x",
         "YOUNGER 10",
     ] {
