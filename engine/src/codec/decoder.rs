@@ -128,13 +128,11 @@ struct Announcement {
     at: usize,
 }
 
-/// Looks for `{n}`, `{n+}`, `~{n}` or `~{n+}` before the line's CRLF (or LF), within
+/// Looks for `{n}`, `{n+}`, `~{n}` or `~{n+}` before the line's CRLF, within
 /// [`ANNOUNCEMENT_WINDOW`]. `Err` when there is one but its size cannot be read.
 fn announcement(line: &[u8]) -> Result<Option<Announcement>, ()> {
     let window_start = line.len().saturating_sub(ANNOUNCEMENT_WINDOW);
-    let body = line.strip_suffix(b"\n").unwrap_or(line);
-    let body = body.strip_suffix(b"\r").unwrap_or(body);
-    let Some(body) = body.strip_suffix(b"}") else {
+    let Some(body) = line.strip_suffix(b"}\r\n") else {
         return Ok(None);
     };
     let (body, sync) = match body.strip_suffix(b"+") {

@@ -22,7 +22,10 @@
 //! ```
 //!
 //! Grammar notes (where the RFCs leave a choice):
-//! - Lines may end in CRLF or a bare LF (as Dovecot accepts).
+//! - Commands end in CRLF; a bare LF ends the line (so the stream stays in sync) but the
+//!   command is `BAD`. A literal is announced with `}` CRLF. Lines read after
+//!   [`Decoder::expect_line`] may end in a bare LF.
+//! - Quoted strings may hold UTF-8 (RFC 9051), not other 8-bit bytes: send those as literals.
 //! - `BODY[0]` is refused (`BAD`): part numbers are `nz-number`.
 //! - A partial may be `<start>` without a length; a length must be non-zero.
 //! - `ALL`, `FAST` and `FULL` only stand alone: `(FAST)` is `BAD`.

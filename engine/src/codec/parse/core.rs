@@ -126,14 +126,12 @@ pub(crate) fn open_paren(i: &[u8]) -> PResult<'_, ()> {
     byte(b'(', "\"(\"")(i)
 }
 
-/// The end of a line: CRLF, or a bare LF (accepted, as Dovecot does).
+/// The end of a line: CRLF. A bare LF is refused: accepting it would also accept a literal
+/// whose announced size is one too large (its data would silently gain the CR).
 pub(crate) fn crlf(i: &[u8]) -> PResult<'_, ()> {
-    if let Some(rest) = i.strip_prefix(b"\r\n") {
-        Ok((rest, ()))
-    } else if let Some(rest) = i.strip_prefix(b"\n") {
-        Ok((rest, ()))
-    } else {
-        error(i, "end of line")
+    match i.strip_prefix(b"\r\n") {
+        Some(rest) => Ok((rest, ())),
+        None => error(i, "CRLF"),
     }
 }
 
@@ -158,8 +156,8 @@ pub(crate) fn ascii_string(a: &[u8]) -> String {
     a.iter().map(|&b| b as char).collect()
 }
 
-/// `quoted`: `"..."` with `\"` and `\\` escapes. 8-bit bytes are allowed (RFC 9051 UTF8-2..4);
-/// CR, LF and NUL are not.
+/// `quoted`: `"..."` with `\"` and `\\` escapes. 8-bit bytes must form UTF-8 (RFC 9051
+/// `UTF8-2`..`UTF8-4`); CR, LF and NUL are not allowed.
 pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
     if i.first() != Some(&b'"') {
         return error(i, "quoted string");
@@ -173,6 +171,12 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
                     Some(v) => Cow::Owned(v),
                     None => Cow::Borrowed(&i[1..j]),
                 };
+                if std::str::from_utf8(&value).is_err() {
+                    return failure(
+                        i,
+                        "UTF-8 in a quoted string (send other bytes as a literal)",
+                    );
+                }
                 return Ok((&i[j + 1..], value));
             }
             Some(b'\\') => match i.get(j + 1) {

@@ -194,7 +194,14 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
             // MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer (RFC 7162).
             let (mut rest, _) = arg(rest)?;
             if rest.first() == Some(&b'"') {
-                let (r, _) = quoted(rest)?;
+                let (r, entry) = quoted(rest)?;
+                let valid = entry.strip_prefix(b"/flags/").is_some_and(|f| {
+                    let f = f.strip_prefix(b"\\").unwrap_or(f);
+                    !f.is_empty() && f.iter().all(|&b| is_atom_char(b))
+                });
+                if !valid {
+                    return failure(rest, "entry name \"/flags/<flag>\"");
+                }
                 let (r, _) = sp(r)?;
                 let (r, t) = expect("entry type (priv, shared or all)", keyword)(r)?;
                 if !matches!(t.as_str(), "PRIV" | "SHARED" | "ALL") {

@@ -101,8 +101,11 @@ fn simple_commands_any_case() {
 
 #[test]
 fn line_ends() {
-    assert_eq!(parse(b"a NOOP\n").unwrap().body, CommandBody::Noop);
+    assert_eq!(parse(b"a NOOP\r\n").unwrap().body, CommandBody::Noop);
+    assert!(parse(b"a NOOP\n").is_err());
     assert!(parse(b"a NOOP\r").is_err());
+    // A literal one byte too long would swallow the CR: refused, not a message ending in CR.
+    assert!(parse(b"a APPEND x {3}\r\nab\r\n").is_err());
     assert!(parse(b"a NOOP").is_err());
 }
 
@@ -253,6 +256,19 @@ fn mailbox_commands() {
         }
     );
     bad("RENAME a");
+    // Multi-byte names right where "INBOX/" would end must not trip the normalisation.
+    assert_eq!(
+        ok("DELETE &ZeVnLIqe-x"),
+        CommandBody::Delete {
+            mailbox: mbox("日本語x")
+        }
+    );
+    assert_eq!(
+        ok("DELETE inbox/&ZeVnLIqe-"),
+        CommandBody::Delete {
+            mailbox: mbox("INBOX/日本語")
+        }
+    );
     // Mailbox names are strict modified UTF-7.
     for name in ["\"Entwürfe\"", "&AGE-", "a&b", "&Jjo"] {
         let e = bad(&format!("SELECT {name}"));
@@ -776,6 +792,8 @@ fn search_keys() {
         "HEADER X",
         "MODSEQ \"/flags/\\\\draft\" 5",
         "MODSEQ \"/flags/\\\\draft\" mine 5",
+        "MODSEQ \"/flgs/\\\\draft\" all 5",
+        "MODSEQ \"/flags/\" all 5",
         "FUZZY TEXT x",
         "YOUNGER 10",
     ] {
