@@ -249,6 +249,44 @@ fn normalize_code(code: &Option<String>) -> Option<String> {
     Some(format!("{} {rest}", name.to_ascii_uppercase()))
 }
 
+/// A value's bytes with every string (quoted, literal or literal8) replaced by `S`: what
+/// must stay byte-exact when only the string form is free.
+fn skeleton(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let lit = if raw[i] == b'~' { i + 1 } else { i };
+        if raw.get(lit) == Some(&b'{') {
+            let digits = raw[lit + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let close = lit + 1 + digits;
+            if digits > 0 && raw[close..].starts_with(b"}\r\n") {
+                let n: usize = std::str::from_utf8(&raw[lit + 1..close])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                out.push(b'S');
+                i = close + 3 + n;
+                continue;
+            }
+        }
+        if raw[i] == b'"' {
+            i += 1;
+            while i < raw.len() && raw[i] != b'"' {
+                i += if raw[i] == b'\\' { 2 } else { 1 };
+            }
+            out.push(b'S');
+            i += 1;
+            continue;
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
 fn compare_items(
     ours: &[FetchItem],
     theirs: &[FetchItem],
@@ -284,7 +322,8 @@ fn compare_items(
         let same = if key == "FLAGS" {
             flag_set(&o.value) == flag_set(&t.value)
         } else {
-            structured && o.value == t.value
+            // Same strings, and the same bytes around them (spacing, parentheses, NIL).
+            structured && o.value == t.value && skeleton(&o.raw) == skeleton(&t.raw)
         };
         if !same {
             return Err(format!(
@@ -922,4 +961,19 @@ fn compare_search(ours: &[u8], theirs: &[u8]) -> Result<Option<Reasons>, String>
     Ok(Some(vec![
         "new keyword announcement not sent (searched-for keyword)".into(),
     ]))
+}
+
+/// The skeleton comparison ignores only the string form: spacing and structure still count.
+#[test]
+fn skeleton_ignores_string_form_only() {
+    assert_eq!(
+        skeleton(b"(\"a b\" {1}\r\nx NIL)"),
+        skeleton(b"({3}\r\na b \"x\" NIL)")
+    );
+    assert_eq!(skeleton(b"~{2}\r\nab"), skeleton(b"{2}\r\nab"));
+    assert_eq!(skeleton(b"(\"a\\\"b\")"), b"(S)");
+    assert_ne!(
+        skeleton(b"((\"a\" NIL) (\"b\" NIL))"),
+        skeleton(b"((\"a\" NIL)(\"b\" NIL))")
+    );
 }

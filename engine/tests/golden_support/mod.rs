@@ -152,17 +152,33 @@ pub fn fetch_item_list(b: &[u8], i: usize) -> Result<(Vec<FetchItem>, usize), St
     }
     l.i += 1;
     let mut items = Vec::new();
+    // Exactly one space between a name and its value and between items (RFC 9051 grammar).
     loop {
-        l.skip_sp();
-        if l.peek()? == b')' {
-            l.i += 1;
-            return Ok((items, l.i));
+        match l.peek()? {
+            b')' => {
+                l.i += 1;
+                return Ok((items, l.i));
+            }
+            b' ' if !items.is_empty() => l.i += 1,
+            _ if items.is_empty() => {}
+            c => {
+                return Err(format!(
+                    "space or `)` expected after an item, got {:?}",
+                    c as char
+                ))
+            }
+        }
+        if l.peek()? == b' ' {
+            return Err("two spaces between FETCH items".into());
         }
         let name = match l.value()? {
             Tok::Atom(a) => a,
             other => return Err(format!("item name expected, got {}", show(&other))),
         };
-        l.skip_sp();
+        if l.peek()? != b' ' || l.b.get(l.i + 1) == Some(&b' ') {
+            return Err(format!("one space expected after {name}"));
+        }
+        l.i += 1;
         let start = l.i;
         let value = l.value()?;
         items.push(FetchItem {
