@@ -622,9 +622,30 @@ fn check_known(
     Ok(())
 }
 
+/// Remembers the length of every BINARY answer, by (uid, section), for the BINARY.SIZE checks.
+fn note_binary(binary: &mut BTreeMap<(u32, String), usize>, uid: u32, untagged: &[u8]) {
+    for r in parse_responses(untagged).unwrap_or_default() {
+        let Response::Fetch { items, .. } = r else {
+            continue;
+        };
+        for it in items {
+            if let (Some(sec), Tok::Str(data)) = (it.name.strip_prefix("BINARY["), &it.value) {
+                let sec = sec.split(']').next().unwrap_or_default().to_string();
+                if !it.name.contains("]<") {
+                    binary.insert((uid, sec), data.len());
+                }
+            }
+        }
+    }
+}
+
 /// A record Dovecot answered with BYE (055: QP ending in a soft break; 058: base64 without
 /// its final padding). We must answer cleanly: decoded leniently, or NO; never BYE.
-fn check_bye_record(sent: &str, a: &Answer) -> Result<(), String> {
+fn check_bye_record(
+    sent: &str,
+    a: &Answer,
+    binary: &BTreeMap<(u32, String), usize>,
+) -> Result<(), String> {
     if a.status != "OK" && a.status != "NO" {
         return Err(format!("expected OK or NO, got `{}`", a.tagged_line));
     }
@@ -634,16 +655,31 @@ fn check_bye_record(sent: &str, a: &Answer) -> Result<(), String> {
     {
         return Err(format!("BYE sent: {}", shorten(&a.untagged)));
     }
+    let uid: u32 = sent.split(' ').nth(2).unwrap().parse().unwrap();
+    let binary_len = binary.get(&(uid, "1".to_string()));
+    if sent.contains("BINARY.SIZE") {
+        // Consistent with the BINARY[1] answer just before: same length, or NO for both.
+        return match (binary_len, a.status.as_str()) {
+            (None, "NO") => Ok(()),
+            (Some(len), "OK") => {
+                let (_, v) = fetched_item(&a.untagged, "BINARY.SIZE[1]")?;
+                if v == Tok::Atom(len.to_string()) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "BINARY.SIZE[1] {} but BINARY[1] had {len}",
+                        show(&v)
+                    ))
+                }
+            }
+            _ => Err(format!(
+                "BINARY.SIZE[1] answered `{}`, BINARY[1] had {binary_len:?}",
+                a.tagged_line
+            )),
+        };
+    }
     if a.status == "NO" {
         return Ok(());
-    }
-    let uid: u32 = sent.split(' ').nth(2).unwrap().parse().unwrap();
-    if sent.contains("BINARY.SIZE") {
-        let (_, v) = fetched_item(&a.untagged, "BINARY.SIZE[1]")?;
-        return match v {
-            Tok::Atom(n) if n.parse::<usize>().is_ok_and(|n| n > 0) => Ok(()),
-            other => Err(format!("BINARY.SIZE[1] {}", show(&other))),
-        };
     }
     let (_, v) = fetched_item(&a.untagged, "BINARY[1]")?;
     let Tok::Str(data) = v else {
@@ -734,22 +770,8 @@ fn golden_corpus_through_the_session() {
                 continue;
             }
         };
-        // Remember the length of every BINARY answer for the BINARY.SIZE checks.
-        if let Ok(r) = parse_responses(&a.untagged) {
-            for x in &r {
-                if let Response::Fetch { items, .. } = x {
-                    for it in items {
-                        if let (Some(sec), Tok::Str(data)) =
-                            (it.name.strip_prefix("BINARY["), &it.value)
-                        {
-                            let uid = rec["uid"].as_u64().unwrap() as u32;
-                            let sec = sec.trim_end_matches(']').to_string();
-                            binary.insert((uid, sec), data.len());
-                        }
-                    }
-                }
-            }
-        }
+        let uid = rec["uid"].as_u64().expect("uid") as u32;
+        note_binary(&mut binary, uid, &a.untagged);
         if let Err(e) = quoted_strings_are_7bit(&a.untagged) {
             fetch.record(what, Err(e));
             continue;
@@ -856,10 +878,13 @@ fn golden_corpus_through_the_session() {
         b.ok(&mut c, &format!("LOGIN {USER} {PASS}"));
         b.ok(&mut c, "EXAMINE GOLDEN");
         let r = b.command(&mut c, sent.as_bytes()).and_then(|a| {
+            let uid = rec["uid"].as_u64().expect("uid") as u32;
+            note_binary(&mut binary, uid, &a.untagged);
             if rec["status"] == "BYE" {
-                check_bye_record(sent, &a)?;
+                check_bye_record(sent, &a, &binary)?;
                 fetch.deliberate.push(format!(
-                    "{sent}: Dovecot sent BYE (bug); we answer `{}`",
+                    "{sent}: Dovecot sent BYE (bug); we answer {} `{}`",
+                    shorten(&a.untagged),
                     a.tagged_line
                 ));
                 Ok(Some(vec!["Dovecot BYE, ours answered cleanly".into()]))
