@@ -12,13 +12,16 @@
 //! - untagged bytes equal to Dovecot's pass as they are (`byte-exact`);
 //! - otherwise both sides are tokenized and compared response by response (`structural`):
 //!   FETCH item order is free (Choice), item names are compared case-insensitively (the
-//!   HEADER.FIELDS list), ENVELOPE/BODYSTRUCTURE/BODY and BINARY values are compared as token
-//!   trees (quoted vs literal vs literal8 is a Choice), FLAGS lists as sets; every other item
-//!   (UID, RFC822.SIZE, INTERNALDATE, BODY[...] contents, BINARY.SIZE) must be byte-exact;
-//!   status responses compare status and code, not their human text.
+//!   HEADER.FIELDS list), ENVELOPE/BODYSTRUCTURE/BODY and BINARY values may differ only in
+//!   string form (quoted vs literal vs literal8 is a Choice: same token trees, and the same
+//!   bytes outside the strings, see `skeleton`), FLAGS lists are compared as sets; every
+//!   other item (UID, RFC822.SIZE, INTERNALDATE, BODY[...] contents, BINARY.SIZE) must be
+//!   byte-exact; status responses compare status and code, not their human text.
+//! - Our quoted strings must be 7-bit (`quoted_strings_are_7bit`).
 //!
 //! Where Dovecot has a bug (README "Bug"), or where we differ on purpose, the test asserts our
-//! own answer instead and says why: see `KNOWN` and the SEARCH section.
+//! own answer instead and says why: see `KNOWN`, `STRICT_BAD`, `check_bye_record` and the
+//! SEARCH section. `GOLDEN_VERBOSE=1` prints every item that matched only structurally.
 //!
 //! [`Session`]: tidings_engine::session::Session
 
