@@ -24,6 +24,9 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Allow LOGIN/AUTHENTICATE without TLS from non-loopback addresses (off: LOGINDISABLED).
     pub allow_plaintext_auth: bool,
+    /// Treat loopback clients like TLS clients for plaintext LOGIN (on by default: local
+    /// tools and tests connect that way; like Dovecot's trusted-networks exemption).
+    pub plaintext_auth_on_loopback: bool,
     /// Largest message accepted by APPEND (APPENDLIMIT), in bytes.
     pub max_message_size: u32,
     /// Create the demo user (`demo` / `demo`) when the store has no users.
@@ -40,6 +43,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             allow_plaintext_auth: false,
+            plaintext_auth_on_loopback: true,
             max_message_size: 64 * 1024 * 1024,
             demo_user: true,
         }

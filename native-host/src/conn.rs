@@ -39,6 +39,7 @@ pub struct ConnContext {
     pub tls: Option<TlsAcceptor>,
     pub throttle: Arc<Throttle>,
     pub shutdown: watch::Receiver<bool>,
+    pub trust_loopback: bool,
     pub id: u64,
     pub peer: SocketAddr,
 }
@@ -49,7 +50,7 @@ pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: Co
     let mut config = ctx.config.clone();
     // Loopback is as private as TLS: plaintext login is allowed there (as Dovecot's
     // login_trusted_networks / disable_plaintext_auth exemptions for localhost).
-    if ctx.peer.ip().is_loopback() {
+    if ctx.trust_loopback && ctx.peer.ip().is_loopback() {
         config.allow_plaintext_auth = true;
     }
     config.starttls_available = ctx.tls.is_some();

@@ -262,6 +262,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         imap: cfg.imap,
         imaps: cfg.imaps,
         lmtp: cfg.lmtp,
+        trust_loopback: cfg.plaintext_auth_on_loopback,
         max_message_size: cfg.max_message_size as usize,
     }))
 }

@@ -23,6 +23,7 @@ pub struct ServerParts {
     pub imap: Vec<SocketAddr>,
     pub imaps: Vec<SocketAddr>,
     pub lmtp: Vec<SocketAddr>,
+    pub trust_loopback: bool,
     /// Largest message LMTP accepts.
     pub max_message_size: usize,
 }
@@ -54,6 +55,7 @@ pub async fn run(parts: ServerParts) -> Result<()> {
             let tls = parts.tls.clone();
             let throttle = throttle.clone();
             let ids = ids.clone();
+            let trust_loopback = parts.trust_loopback;
             let mut stop = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -75,6 +77,7 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                         tls: tls.clone(),
                         throttle: throttle.clone(),
                         shutdown: stop.clone(),
+                        trust_loopback,
                         id: ids.fetch_add(1, Ordering::Relaxed),
                         peer,
                     };
