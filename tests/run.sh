@@ -47,6 +47,7 @@ suite curl bash -c 'cd tests/clients && python3 -m unittest -v test_curl 2>&1'
 suite seed-over-tcp bash -c 'cd tests/clients && python3 -m unittest -v test_seed_tcp 2>&1'
 suite security bash -c 'cd tests/clients && python3 -m unittest -v test_security 2>&1'
 suite import bash -c 'cd tests/clients && python3 -m unittest -v test_import 2>&1'
+suite crash python3 tests/clients/crash.py --rounds 6 --max-seconds 90
 suite delivery bash -c 'cd tests/clients && python3 -m unittest -v test_delivery 2>&1'
 for extra in tests/suites/*.sh; do
     [ -e "$extra" ] || continue
