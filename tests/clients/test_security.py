@@ -142,5 +142,28 @@ class LimitsTest(unittest.TestCase):
             tmp.cleanup()
 
 
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_says_bye_to_clients_and_exits_cleanly(self):
+        import socket
+        server = Server().start()
+        try:
+            idle = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=20)
+            idle.login("demo", "demo")
+            idle.select("INBOX")
+            tag = idle._new_tag().decode()
+            idle.send(f"{tag} IDLE\r\n".encode())
+            self.assertTrue(idle.readline().startswith(b"+"))
+            raw = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=10)
+            rf = raw.makefile("rb")
+            rf.readline()
+            self.assertEqual(server.stop(), 0)
+            self.assertEqual(idle.readline(), b"* BYE Server shutting down.\r\n")
+            self.assertEqual(rf.readline(), b"* BYE Server shutting down.\r\n")
+            raw.close()
+        finally:
+            server.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
