@@ -20,9 +20,14 @@ use crate::summary::summarize;
 
 static TRACING: Once = Once::new();
 
-/// Sends `tracing` output to the browser (or Node) console, once.
+/// Sends `tracing` output (INFO and above) to the browser (or Node) console, once.
 fn init_tracing() {
-    TRACING.call_once(tracing_wasm::set_as_global_default);
+    TRACING.call_once(|| {
+        let config = tracing_wasm::WASMLayerConfigBuilder::new()
+            .set_max_level(tracing::Level::INFO)
+            .build();
+        tracing_wasm::set_as_global_default_with_config(config);
+    });
 }
 
 fn js_err(err: StoreError) -> JsValue {
