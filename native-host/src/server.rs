@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::HostStore;
 use anyhow::{Context, Result};
 use tidings_engine::session::SessionConfig;
-use crate::HostStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -22,6 +22,10 @@ pub struct ServerParts {
     pub tls: Option<TlsAcceptor>,
     pub imap: Vec<SocketAddr>,
     pub imaps: Vec<SocketAddr>,
+    pub lmtp: Vec<SocketAddr>,
+    pub trust_loopback: bool,
+    /// Largest message LMTP accepts.
+    pub max_message_size: usize,
 }
 
 /// Binds every listener, prints where each listens, and serves until a signal arrives.
@@ -36,17 +40,22 @@ pub async fn run(parts: ServerParts) -> Result<()> {
             if implicit && parts.tls.is_none() {
                 continue;
             }
-            let listener =
-                TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
             let local = listener.local_addr()?;
             // Machine-readable line: tests and scripts read the real port from it.
-            println!("listening {} {local}", if implicit { "imaps" } else { "imap" });
+            println!(
+                "listening {} {local}",
+                if implicit { "imaps" } else { "imap" }
+            );
             bound.push(local);
             let store = parts.store.clone();
             let session = parts.session.clone();
             let tls = parts.tls.clone();
             let throttle = throttle.clone();
             let ids = ids.clone();
+            let trust_loopback = parts.trust_loopback;
             let mut stop = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -68,6 +77,7 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                         tls: tls.clone(),
                         throttle: throttle.clone(),
                         shutdown: stop.clone(),
+                        trust_loopback,
                         id: ids.fetch_add(1, Ordering::Relaxed),
                         peer,
                     };
@@ -75,6 +85,38 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                 }
             }));
         }
+    }
+    for addr in &parts.lmtp {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding LMTP {addr}"))?;
+        let local = listener.local_addr()?;
+        println!("listening lmtp {local}");
+        let store = parts.store.clone();
+        let max = parts.max_message_size;
+        let mut stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    r = listener.accept() => r,
+                    _ = stop.changed() => break,
+                };
+                match accepted {
+                    Ok((stream, _)) => {
+                        tokio::spawn(crate::lmtp::serve_lmtp(
+                            stream,
+                            store.clone(),
+                            max,
+                            stop.clone(),
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LMTP accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }));
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
