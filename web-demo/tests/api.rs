@@ -196,9 +196,9 @@ async fn indexeddb_engine_keeps_mail_across_reopen() {
     assert_eq!(msgs.length(), 1);
 }
 
-/// Needs the real command codec (the engine's codec is a stub until it is merged).
+/// A whole conversation through `Connection`: LOGIN, SELECT, IDLE woken by `appendMessage`
+/// (the watch loop), LOGOUT ending in `onClose`.
 #[wasm_bindgen_test]
-#[ignore = "needs the real command codec"]
 async fn login_select_and_idle_push_through_connections() {
     let engine = Engine::memory();
     wait(engine.add_user("alice".into(), "pw".into())).await;
