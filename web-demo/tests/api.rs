@@ -222,3 +222,43 @@ async fn login_select_and_idle_push_through_connections() {
     }
     assert!(*a.closed.borrow(), "onClose not called after LOGOUT");
 }
+
+/// Two connections on IndexedDB: A idles, B appends with a byte-at-a-time APPEND (input
+/// queued, never two `process` at once), A is pushed `EXISTS`; FETCH answers from the stored
+/// parse and bytes.
+#[wasm_bindgen_test]
+async fn two_connections_on_indexeddb_push_and_fetch() {
+    let engine = match Engine::open(fresh_db("tidings-api-conns")).await {
+        Ok(e) => e,
+        Err(e) => panic!("open failed: {e:?}"),
+    };
+    wait(engine.add_user("carol".into(), "pw".into())).await;
+    let a = connect(&engine);
+    let b = connect(&engine);
+    a.expect("\r\n").await;
+    b.expect("\r\n").await;
+    a.conn
+        .feed(b"a1 LOGIN carol pw\r\na2 SELECT INBOX\r\na3 IDLE\r\n");
+    a.expect("+ ").await;
+
+    let msg = "From: Dan <dan@example.org>\r\nSubject: chunked\r\n\r\nHello.\r\n";
+    let script = format!(
+        "b1 LOGIN carol pw\r\nb2 APPEND INBOX (\\Flagged) {{{}+}}\r\n{msg}\r\n",
+        msg.len()
+    );
+    for byte in script.as_bytes() {
+        b.conn.feed(&[*byte]);
+    }
+    let appended = b.expect("b2 OK").await;
+    assert!(appended.contains("[APPENDUID "), "{appended}");
+    a.expect("* 1 EXISTS").await;
+
+    a.conn
+        .feed(b"DONE\r\na4 FETCH 1 (FLAGS ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n");
+    let fetched = a.expect("a4 OK").await;
+    assert!(fetched.contains("\\Flagged"), "{fetched}");
+    assert!(fetched.contains("\"chunked\""), "{fetched}");
+    assert!(fetched.contains("Subject: chunked"), "{fetched}");
+    a.conn.close();
+    b.conn.close();
+}
