@@ -14,7 +14,7 @@ trap 'rm -rf "$SCRATCH"' EXIT
 LOG="$SCRATCH/wasm-test.log"
 set +e
 TMPDIR="$SCRATCH" CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=120 \
-    cargo test -p tidings-web --target wasm32-unknown-unknown --test "*" 2>&1 | tee "$LOG"
+    cargo test -p tidings-web --target wasm32-unknown-unknown --test "*" --no-fail-fast 2>&1 | tee "$LOG"
 STATUS=${PIPESTATUS[0]}
 set -e
 # One closing line for all wasm test binaries, summed from the runner's "test result:" lines.
