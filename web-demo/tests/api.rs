@@ -262,3 +262,31 @@ async fn two_connections_on_indexeddb_push_and_fetch() {
     a.conn.close();
     b.conn.close();
 }
+
+/// The timers run on setTimeout: IDLE keepalives arrive, and autologout before login sends
+/// BYE and calls `onClose`.
+#[wasm_bindgen_test]
+async fn timers_send_keepalives_and_autologout() {
+    let engine = Engine::memory();
+    wait(engine.add_user("erin".into(), "pw".into())).await;
+    engine.set_timeouts(300.0, 60_000.0, 100.0);
+    let a = connect(&engine);
+    a.expect("\r\n").await;
+    a.conn
+        .feed(b"a1 LOGIN erin pw\r\na2 SELECT INBOX\r\na3 IDLE\r\n");
+    a.expect("+ ").await;
+    a.expect("* OK Still here").await;
+
+    let b = connect(&engine);
+    b.expect("\r\n").await;
+    b.expect("* BYE").await;
+    for _ in 0..100 {
+        if *b.closed.borrow() {
+            break;
+        }
+        TimeoutFuture::new(10).await;
+    }
+    assert!(*b.closed.borrow(), "onClose not called after autologout");
+    assert!(!*a.closed.borrow(), "the idling session must stay up");
+    a.conn.close();
+}
