@@ -152,6 +152,9 @@ async fn run(
         }
         session.process(&*store, now).await;
     }
+    // Later `feed` calls are ignored instead of piling up bytes nobody reads.
+    shared.closed.set(true);
+    shared.input.borrow_mut().clear();
 }
 
 /// Waits for the first of: the client closing, client bytes, an account change (after

@@ -290,3 +290,30 @@ async fn timers_send_keepalives_and_autologout() {
     assert!(!*a.closed.borrow(), "the idling session must stay up");
     a.conn.close();
 }
+
+/// Concurrent APPENDs on IndexedDB (ten promises in flight at once) each get their own UID:
+/// every mutation is one readwrite transaction, and IndexedDB serialises them.
+#[wasm_bindgen_test]
+async fn concurrent_appends_get_distinct_uids() {
+    let engine = match Engine::open(fresh_db("tidings-api-concurrent")).await {
+        Ok(e) => e,
+        Err(e) => panic!("open failed: {e:?}"),
+    };
+    wait(engine.add_user("frank".into(), "pw".into())).await;
+    let pending = Array::new();
+    for _ in 0..10 {
+        pending.push(&engine.append_message("frank".into(), "INBOX".into(), MESSAGE.to_vec()));
+    }
+    let uids: Array = wait(Promise::all(&pending)).await.unchecked_into();
+    let mut got: Vec<u32> = uids
+        .iter()
+        .filter_map(|u| u.as_f64())
+        .map(|u| u as u32)
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, (1..=10).collect::<Vec<u32>>());
+    let msgs: Array = wait(engine.list_messages("frank".into(), "INBOX".into()))
+        .await
+        .unchecked_into();
+    assert_eq!(msgs.length(), 10);
+}
