@@ -32,6 +32,9 @@ fi
 if [ -x web-demo/setup.sh ]; then
     bash web-demo/setup.sh || exit 1
 fi
+if ! command -v mbsync >/dev/null 2>&1; then
+    { apt-get update && apt-get install -y isync; } >/dev/null || exit 1
+fi
 if [ -f package.json ] && [ ! -d node_modules ]; then
     npm ci --no-audit --no-fund || exit 1
 fi
@@ -47,6 +50,7 @@ suite curl bash -c 'cd tests/clients && python3 -m unittest -v test_curl 2>&1'
 suite seed-over-tcp bash -c 'cd tests/clients && python3 -m unittest -v test_seed_tcp 2>&1'
 suite security bash -c 'cd tests/clients && python3 -m unittest -v test_security 2>&1'
 suite import bash -c 'cd tests/clients && python3 -m unittest -v test_import 2>&1'
+suite mbsync bash -c 'cd tests/clients && python3 -m unittest -v test_mbsync 2>&1'
 suite crash python3 tests/clients/crash.py --rounds 6 --max-seconds 90
 suite delivery bash -c 'cd tests/clients && python3 -m unittest -v test_delivery 2>&1'
 for extra in tests/suites/*.sh; do

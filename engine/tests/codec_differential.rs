@@ -272,7 +272,7 @@ fn ours(line: &[u8]) -> Option<Key> {
 /// Theirs: `Some(key)` if accepted as one whole command.
 fn theirs(line: &[u8]) -> Option<Key> {
     match CommandCodec::default().decode(line) {
-        Ok((rest, cmd)) if rest.is_empty() => Some(their_key(&cmd)),
+        Ok((b"", cmd)) => Some(their_key(&cmd)),
         _ => None,
     }
 }

@@ -29,6 +29,13 @@ pub struct Config {
     pub plaintext_auth_on_loopback: bool,
     /// Largest message accepted by APPEND (APPENDLIMIT), in bytes.
     pub max_message_size: u32,
+    /// Most simultaneous IMAP connections in all, and from one client address.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Seconds a client may stay connected without logging in, and idle after login
+    /// (RFC 9051 asks for at least 30 minutes; IDLE keepalives do not count as activity).
+    pub preauth_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
     /// Create the demo user (`demo` / `demo`) when the store has no users.
     pub demo_user: bool,
 }
@@ -45,6 +52,10 @@ impl Default for Config {
             allow_plaintext_auth: false,
             plaintext_auth_on_loopback: true,
             max_message_size: 64 * 1024 * 1024,
+            max_connections: 20_000,
+            max_connections_per_ip: 200,
+            preauth_timeout_secs: 60,
+            idle_timeout_secs: 31 * 60,
             demo_user: true,
         }
     }

@@ -250,6 +250,8 @@ fn serve(args: ServeArgs) -> Result<()> {
     let session = SessionConfig {
         allow_plaintext_auth: cfg.allow_plaintext_auth,
         max_message_size: cfg.max_message_size,
+        preauth_timeout_ms: cfg.preauth_timeout_secs.saturating_mul(1000) as i64,
+        auth_timeout_ms: cfg.idle_timeout_secs.saturating_mul(1000) as i64,
         ..SessionConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -263,6 +265,8 @@ fn serve(args: ServeArgs) -> Result<()> {
         imaps: cfg.imaps,
         lmtp: cfg.lmtp,
         trust_loopback: cfg.plaintext_auth_on_loopback,
+        max_connections: cfg.max_connections,
+        max_connections_per_ip: cfg.max_connections_per_ip,
         max_message_size: cfg.max_message_size as usize,
     }))
 }

@@ -24,6 +24,9 @@ pub struct ServerParts {
     pub imaps: Vec<SocketAddr>,
     pub lmtp: Vec<SocketAddr>,
     pub trust_loopback: bool,
+    /// Most simultaneous IMAP connections, in all and from one address.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
     /// Largest message LMTP accepts.
     pub max_message_size: usize,
 }
@@ -32,6 +35,10 @@ pub struct ServerParts {
 pub async fn run(parts: ServerParts) -> Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let throttle = Arc::new(Throttle::default());
+    let limits = Arc::new(crate::limits::ConnLimits::new(
+        parts.max_connections,
+        parts.max_connections_per_ip,
+    ));
     let ids = Arc::new(AtomicU64::new(1));
     let mut tasks = Vec::new();
     let mut bound = Vec::new();
@@ -54,6 +61,7 @@ pub async fn run(parts: ServerParts) -> Result<()> {
             let session = parts.session.clone();
             let tls = parts.tls.clone();
             let throttle = throttle.clone();
+            let limits = limits.clone();
             let ids = ids.clone();
             let trust_loopback = parts.trust_loopback;
             let mut stop = stop_rx.clone();
@@ -71,6 +79,14 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                             continue;
                         }
                     };
+                    let slot = match limits.acquire(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(why) => {
+                            tracing::warn!(%peer, why, "connection refused");
+                            tokio::spawn(refuse(stream, why));
+                            continue;
+                        }
+                    };
                     let ctx = ConnContext {
                         store: store.clone(),
                         config: session.clone(),
@@ -81,7 +97,10 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                         id: ids.fetch_add(1, Ordering::Relaxed),
                         peer,
                     };
-                    tokio::spawn(serve_connection(stream, implicit, ctx));
+                    tokio::spawn(async move {
+                        serve_connection(stream, implicit, ctx).await;
+                        drop(slot);
+                    });
                 }
             }));
         }
@@ -129,6 +148,16 @@ pub async fn run(parts: ServerParts) -> Result<()> {
     // Give connections a moment to send their BYE.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     Ok(())
+}
+
+/// Tells a client over the limit why it is turned away. Over implicit TLS the client sees
+/// only a closed connection (no handshake is spent on it).
+async fn refuse(mut stream: tokio::net::TcpStream, why: &str) {
+    use tokio::io::AsyncWriteExt;
+    let _ = stream
+        .write_all(format!("* BYE {why}\r\n").as_bytes())
+        .await;
+    let _ = stream.shutdown().await;
 }
 
 async fn wait_for_signal() {

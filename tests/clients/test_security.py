@@ -109,5 +109,38 @@ class LoginDisabledTest(unittest.TestCase):
             tmp.cleanup()
 
 
+
+class LimitsTest(unittest.TestCase):
+    def test_connection_limit_per_address_and_preauth_timeout(self):
+        tmp = tempfile.TemporaryDirectory(prefix="tidings-lim-")
+        cfg = os.path.join(tmp.name, "tidings.toml")
+        with open(cfg, "w") as f:
+            f.write("max_connections_per_ip = 2\npreauth_timeout_secs = 1\n")
+        server = Server(extra_args=["--config", cfg]).start()
+        try:
+            import socket
+            import time
+            first = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=10)
+            second = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=10)
+            self.assertTrue(first.makefile("rb").readline().startswith(b"* OK"))
+            f2 = second.makefile("rb")
+            self.assertTrue(f2.readline().startswith(b"* OK"))
+            third = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=10)
+            self.assertEqual(third.makefile("rb").readline(), b"* BYE Too many connections from your address.\r\n")
+            third.close()
+            # Nobody logged in: after the pre-auth timeout the server says BYE and closes.
+            self.assertTrue(f2.readline().startswith(b"* BYE"))
+            self.assertEqual(f2.readline(), b"")
+            first.close()
+            second.close()
+            # The slots are free again.
+            again = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=10)
+            self.assertTrue(again.makefile("rb").readline().startswith(b"* OK"))
+            again.close()
+        finally:
+            server.cleanup()
+            tmp.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

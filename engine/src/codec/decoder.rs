@@ -12,6 +12,12 @@ use super::Decoded;
 /// this much of itself.
 const ANNOUNCEMENT_WINDOW: usize = 32;
 
+/// How many of a command's synchronizing literals are checked against the grammar before
+/// the `+` is asked for. Each check re-parses the command so far, so checking every one of
+/// thousands of tiny literals would cost time quadratic in the command's size; past this
+/// many, a bad command is still answered `BAD`, only after its literals.
+const PREFIX_CHECKS: usize = 8;
+
 /// An incremental, bounded command decoder: bytes in ([`feed`](Decoder::feed)), commands
 /// out ([`next`](Decoder::next)). Sans-IO: it never writes; it tells the caller when a `+`
 /// continuation is due.
@@ -21,7 +27,8 @@ const ANNOUNCEMENT_WINDOW: usize = 32;
 /// - [`Decoded::Command`]: execute it. After `AUTHENTICATE` or `IDLE`, call
 ///   [`expect_line`](Decoder::expect_line) before the next `next`; after `STARTTLS`, call
 ///   [`discard_buffered`](Decoder::discard_buffered) before switching the transport.
-/// - [`Decoded::NeedContinuation`]: send `+ ...` (or refuse with
+/// - [`Decoded::NeedContinuation`]: the command is valid so far (checked for its first
+///   few literals) and within limits; send `+ ...` (or refuse with
 ///   [`refuse_literal`](Decoder::refuse_literal) and answer the tag), then keep calling `next`.
 /// - [`Decoded::Line`]: the raw line asked for with `expect_line`.
 /// - [`Decoded::Error`]: answer as [`DecodeError::outcome`] says; the stream is in sync
@@ -73,6 +80,8 @@ struct Message {
     poison: Option<DecodeError>,
     /// The synchronizing literal just announced (between `NeedContinuation` and its data).
     pending: Option<PendingLiteral>,
+    /// How many prefix checks this command has had.
+    prefix_checks: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -374,11 +383,14 @@ impl Decoder {
         if !lit.sync {
             return None;
         }
-        let ctx = Ctx::new(self.limits.max_depth);
-        if let Err(e) = parse::check_prefix(&ctx, &self.buf[..end]) {
-            self.buf.drain(..end);
-            self.reset_message();
-            return Some(Decoded::Error(e));
+        if self.msg.prefix_checks < PREFIX_CHECKS {
+            self.msg.prefix_checks += 1;
+            let ctx = Ctx::new(self.limits.max_depth);
+            if let Err(e) = parse::check_prefix(&ctx, &self.buf[..end]) {
+                self.buf.drain(..end);
+                self.reset_message();
+                return Some(Decoded::Error(e));
+            }
         }
         let head = self.msg.head.clone().unwrap_or_default();
         self.msg.pending = Some(PendingLiteral {

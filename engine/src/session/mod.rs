@@ -330,6 +330,17 @@ impl Session {
             write_status(&mut self.out, Some(&tag), Status::Bad, None, &why);
             return;
         }
+        // Commands that read message state first catch up with changes made elsewhere, so
+        // their answers are current (EXPUNGE only where the command allows it).
+        if let CommandBody::Fetch { uid, .. }
+        | CommandBody::Search { uid, .. }
+        | CommandBody::Store { uid, .. }
+        | CommandBody::Copy { uid, .. }
+        | CommandBody::Move { uid, .. } = &body
+        {
+            let allow_expunge = *uid;
+            self.sync(store, allow_expunge).await;
+        }
         match body {
             CommandBody::Capability => {
                 let caps = if self.account.is_some() {

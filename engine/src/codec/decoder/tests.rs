@@ -450,3 +450,30 @@ fn announcement_detection() {
     let far = format!("a {{{}1}}\r\n", "0".repeat(40));
     assert_eq!(a(far.as_bytes()), Ok(None));
 }
+
+#[test]
+fn only_the_first_literals_are_checked_before_the_continuation() {
+    // Wrong at the second literal: refused before it.
+    let items = both(
+        Limits::default(),
+        b"a SEARCH TEXT {1}\r\nx FOO {1}\r\nb NOOP\r\n",
+    );
+    assert_eq!(items[0], Decoded::NeedContinuation);
+    assert_eq!(err(&items[1]).tag.as_deref(), Some("a"));
+    assert_eq!(cmd(&items[2]), ("b", &CommandBody::Noop));
+
+    // Wrong after PREFIX_CHECKS literals: the `+` is given, the command is BAD at its end.
+    let mut input = b"a SEARCH".to_vec();
+    for _ in 0..PREFIX_CHECKS {
+        input.extend_from_slice(b" TEXT {1}\r\nx");
+    }
+    input.extend_from_slice(b" FOO {1}\r\ny\r\nb NOOP\r\n");
+    let items = both(Limits::default(), &input);
+    let n = PREFIX_CHECKS + 1;
+    assert!(
+        items[..n].iter().all(|i| *i == Decoded::NeedContinuation),
+        "{items:?}"
+    );
+    assert_eq!(err(&items[n]).tag.as_deref(), Some("a"));
+    assert_eq!(cmd(&items[n + 1]), ("b", &CommandBody::Noop));
+}

@@ -80,7 +80,8 @@ fn search_keys<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, Vec<Sear
     Ok((i, keys))
 }
 
-/// One search key at nesting level `depth`.
+/// One search key at nesting level `depth`. Only the nesting forms recurse; the leaves are
+/// parsed in [`leaf_key`] so that each level of recursion costs a small stack frame.
 fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey> {
     if depth > ctx.max_depth {
         return Err(Err::Failure(PError {
@@ -104,10 +105,27 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
         _ => {}
     }
     let (rest, name) = expect("search key", keyword)(i)?;
+    match name.as_str() {
+        "NOT" => {
+            let (rest, key) = search_key(ctx, sp(rest)?.0, depth + 1)?;
+            Ok((rest, SearchKey::Not(Box::new(key))))
+        }
+        "OR" => {
+            let (rest, a) = search_key(ctx, sp(rest)?.0, depth + 1)?;
+            let (rest, b) = search_key(ctx, sp(rest)?.0, depth + 1)?;
+            Ok((rest, SearchKey::Or(Box::new(a), Box::new(b))))
+        }
+        _ => leaf_key(ctx, i, rest, &name),
+    }
+}
+
+/// A search key that does not nest, named `name` (upper-cased); `rest` follows the name.
+#[inline(never)]
+fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: &str) -> PResult<'a, SearchKey> {
     let text = |i| search_string(ctx, i);
     use SearchKey as K;
     let arg = |r| sp(r);
-    Ok(match name.as_str() {
+    Ok(match name {
         "ALL" => (rest, K::All),
         "ANSWERED" => (rest, K::Answered),
         "DELETED" => (rest, K::Deleted),
@@ -124,7 +142,7 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
         "UNSEEN" => (rest, K::Unseen),
         "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO" => {
             let (rest, s) = text(arg(rest)?.0)?;
-            let key = match name.as_str() {
+            let key = match name {
                 "BCC" => K::Bcc(s),
                 "BODY" => K::Body(s),
                 "CC" => K::Cc(s),
@@ -137,7 +155,7 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
         }
         "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
             let (rest, d) = expect("date (d-Mon-yyyy)", date)(arg(rest)?.0)?;
-            let key = match name.as_str() {
+            let key = match name {
                 "BEFORE" => K::Before(d),
                 "ON" => K::On(d),
                 "SINCE" => K::Since(d),
@@ -180,15 +198,6 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
         "UID" => {
             let (rest, set) = sequence_set(arg(rest)?.0)?;
             (rest, K::Uid(set))
-        }
-        "NOT" => {
-            let (rest, key) = search_key(ctx, arg(rest)?.0, depth + 1)?;
-            (rest, K::Not(Box::new(key)))
-        }
-        "OR" => {
-            let (rest, a) = search_key(ctx, arg(rest)?.0, depth + 1)?;
-            let (rest, b) = search_key(ctx, arg(rest)?.0, depth + 1)?;
-            (rest, K::Or(Box::new(a), Box::new(b)))
         }
         "MODSEQ" => {
             // MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer (RFC 7162).
