@@ -382,3 +382,17 @@ fn logout_ends_the_session() {
     expect(&h.send(a, "z LOGOUT\r\nafter NOOP\r\n"), &["* BYE", "z OK"]);
     assert!(h.session(a).is_closed());
 }
+
+#[test]
+fn an_overlong_sasl_line_ends_the_exchange_with_bad() {
+    let mut h = bench();
+    let (c, _) = h.connect();
+    expect(&h.send(c, "a AUTHENTICATE PLAIN\r\n"), &["+ "]);
+    let long = format!("{}\r\n", "A".repeat(70 * 1024));
+    expect(&h.send(c, long), &["a BAD"]);
+    // Back to commands: the session is usable.
+    expect(
+        &h.send(c, "b LOGIN bob pw\r\n"),
+        &["b OK [CAPABILITY <any>]"],
+    );
+}

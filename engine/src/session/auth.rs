@@ -15,6 +15,13 @@ pub(super) struct SaslExchange {
     step: SaslStep,
 }
 
+impl SaslExchange {
+    /// The tag of the AUTHENTICATE command.
+    pub(super) fn tag(&self) -> &str {
+        &self.tag
+    }
+}
+
 #[derive(Debug)]
 enum SaslStep {
     /// PLAIN without an initial response: waiting for it.

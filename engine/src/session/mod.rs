@@ -250,7 +250,22 @@ impl Session {
                     write_continuation(&mut self.out, "Ready for literal data")
                 }
                 Decoded::Line(line) => self.handle_line(store, line, now).await,
-                Decoded::Error(err) => self.decode_error(err),
+                Decoded::Error(err) => {
+                    // A bad line inside AUTHENTICATE or IDLE ends that exchange.
+                    match std::mem::replace(&mut self.mode, Mode::Commands) {
+                        Mode::Commands => self.decode_error(err),
+                        Mode::Sasl(ex) => write_status(
+                            &mut self.out,
+                            Some(ex.tag()),
+                            Status::Bad,
+                            None,
+                            &err.message,
+                        ),
+                        Mode::Idle { tag } => {
+                            write_status(&mut self.out, Some(&tag), Status::Bad, None, &err.message)
+                        }
+                    }
+                }
             }
             self.arm_decoder();
         }
