@@ -396,3 +396,22 @@ fn an_overlong_sasl_line_ends_the_exchange_with_bad() {
         &["b OK [CAPABILITY <any>]"],
     );
 }
+
+#[test]
+fn lsub_and_list_subscribed_show_subscriptions_of_deleted_mailboxes() {
+    let mut h = bench();
+    let a = login(&mut h, "bob", "pw");
+    h.send(a, "c CREATE Old\r\ns SUBSCRIBE Old\r\nd DELETE Old\r\n");
+    let out = h.send(a, "l LSUB \"\" \"*\"\r\n");
+    assert!(out.contains("* LSUB () \"/\" INBOX\r\n"), "{out}");
+    assert!(out.contains("* LSUB (\\Noselect) \"/\" Old\r\n"), "{out}");
+    let out = h.send(a, "m LIST (SUBSCRIBED) \"\" \"O*\"\r\n");
+    expect(
+        &out,
+        &["* LIST (\\NonExistent \\Subscribed) \"/\" Old", "m OK"],
+    );
+    expect(
+        &h.send(a, "u UNSUBSCRIBE Old\r\nv LSUB \"\" \"O*\"\r\n"),
+        &["u OK", "v OK"],
+    );
+}

@@ -305,6 +305,31 @@ impl Session {
             line.extend_from_slice(b"\r\n");
             lines.push((line, Some(info.name.clone())));
         }
+        // Subscriptions may outlive their mailbox (RFC 9051 §6.3.7): shown, but not selectable.
+        if opts.subscribed_only {
+            let mut gone: Vec<&MailboxName> = subs
+                .iter()
+                .filter(|n| !names.contains(&n.as_str()))
+                .collect();
+            gone.sort();
+            for name in gone {
+                if !patterns
+                    .iter()
+                    .any(|p| wildcard_match(&format!("{reference}{p}"), name.as_str()))
+                {
+                    continue;
+                }
+                let attrs = if lsub {
+                    "\\Noselect"
+                } else {
+                    "\\NonExistent \\Subscribed"
+                };
+                let mut line = format!("* {cmd} ({attrs}) \"{DELIMITER}\" ").into_bytes();
+                write_astring(&mut line, encode_mailbox(name.as_str()).as_bytes());
+                line.extend_from_slice(b"\r\n");
+                lines.push((line, None));
+            }
+        }
         for (line, name) in lines {
             self.out.extend_from_slice(&line);
             if let (Some(items), Some(name)) = (opts.return_status.as_ref(), name) {
