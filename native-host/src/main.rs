@@ -5,6 +5,7 @@ mod config;
 mod conn;
 mod limits;
 mod server;
+mod shim;
 mod tls;
 
 use std::net::SocketAddr;
@@ -34,6 +35,8 @@ struct Cli {
 enum Command {
     /// Run the IMAP server (creates a data dir, a dev certificate and a demo user if missing).
     Serve(ServeArgs),
+    /// Relay IMAP clients over a WebSocket to the browser page hosting the engine.
+    Shim(shim::ShimArgs),
 }
 
 #[derive(clap::Args)]
@@ -63,6 +66,7 @@ fn main() -> Result<()> {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Shim(args) => shim::run(args),
     }
 }
 
