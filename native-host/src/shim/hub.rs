@@ -171,7 +171,7 @@ impl Hub {
 
     /// Routes one frame from page `generation`. Returns a frame to send back to the page, if
     /// any (a CLOSE when a client had to be dropped).
-    pub fn from_page(&self, generation: u64, frame: Frame<'_>) -> Option<Vec<u8>> {
+    pub fn route_from_page(&self, generation: u64, frame: Frame<'_>) -> Option<Vec<u8>> {
         let mut guard = self.lock();
         let page = guard.as_mut().filter(|p| p.generation == generation)?;
         match frame {
@@ -232,7 +232,7 @@ mod tests {
         let mut b = hub.attach_client().expect("b");
         assert_ne!(a.id, b.id);
         assert_eq!(
-            hub.from_page(
+            hub.route_from_page(
                 page.generation,
                 Frame::Data {
                     id: b.id,
@@ -243,7 +243,7 @@ mod tests {
         );
         assert!(matches!(b.rx.try_recv(), Ok(ToClient::Data(d)) if d == b"* OK"));
         assert!(a.rx.try_recv().is_err());
-        hub.from_page(
+        hub.route_from_page(
             page.generation,
             Frame::Close {
                 id: a.id,
@@ -253,7 +253,7 @@ mod tests {
         assert!(matches!(a.rx.try_recv(), Ok(ToClient::Close)));
         // Frames for unknown ids, or from a stale page, are ignored.
         assert_eq!(
-            hub.from_page(
+            hub.route_from_page(
                 page.generation,
                 Frame::Data {
                     id: 999,
@@ -263,7 +263,7 @@ mod tests {
             None
         );
         assert_eq!(
-            hub.from_page(
+            hub.route_from_page(
                 page.generation + 7,
                 Frame::Data {
                     id: b.id,
@@ -304,7 +304,7 @@ mod tests {
         let chunk = vec![b'x'; 1024 * 1024];
         let mut reply = None;
         for _ in 0..=MAX_QUEUED / chunk.len() {
-            reply = hub.from_page(
+            reply = hub.route_from_page(
                 page.generation,
                 Frame::Data {
                     id: a.id,

@@ -64,6 +64,8 @@ where
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
+    // The error type is tungstenite's, fixed by its `Callback` trait.
+    #[allow(clippy::result_large_err)]
     let callback = |_req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
         resp.headers_mut().insert(
             "sec-websocket-protocol",
@@ -98,7 +100,7 @@ where
             m = ws.next() => match m {
                 Some(Ok(Message::Binary(bytes))) => match Frame::decode(&bytes) {
                     Ok(frame) => {
-                        if let Some(reply) = hub.from_page(generation, frame) {
+                        if let Some(reply) = hub.route_from_page(generation, frame) {
                             if ws.send(Message::Binary(reply.into())).await.is_err() {
                                 break;
                             }
