@@ -106,6 +106,8 @@ class FakePage:
             elif cmd == b"BIG":
                 n = int(arg)
                 body = bytes(self.rng.randrange(256) for _ in range(n))
+                with self.cond:
+                    self.last_big = body  # before sending: the client may read it at once
                 out = b"* BIG {%d}\r\n" % n + body + b"\r\n" + tag + b" OK BIG done\r\n"
                 # Large pieces this time, up to 64 KiB, still not aligned to anything.
                 i = 0
@@ -113,8 +115,6 @@ class FakePage:
                     k = self.rng.randint(1, 65536)
                     self.ws.send_binary(frame(DATA, conn_id, out[i:i + k]))
                     i += k
-                with self.cond:
-                    self.last_big = body
             elif cmd == b"LOGOUT":
                 self.send_chunked(conn_id, b"* BYE logging out\r\n" + tag + b" OK LOGOUT done\r\n")
                 self.ws.send_binary(frame(CLOSE, conn_id, b"logout"))
