@@ -236,7 +236,14 @@ class E2E:
             "both connections closed on the page")
 
     def reload_persists(self):
+        # A client connected while the tab reloads loses its session: the shim says BYE.
+        stranded = connect(self.shim)
+        ok(stranded.select("INBOX"))
         self.page.cmd("reload")
+        stranded.sock.settimeout(TIMEOUT)
+        line = stranded.readline()
+        assert line.startswith(b"* BYE ") and b"went away" in line, line
+        assert stranded.readline() == b"", "the shim closes the stranded client"
         c = connect(self.shim)
         count = int(ok(c.select("INBOX"))[0])
         assert count == 3, count
@@ -282,7 +289,7 @@ def main():
             ("in-page console", e.console),
             ("screenshot mid-session", e.screenshot),
             ("logout closes both on the page", e.logout),
-            ("reload: mail, flags, UIDVALIDITY persisted", e.reload_persists),
+            ("reload: stranded client gets BYE; mail, flags, UIDVALIDITY persisted", e.reload_persists),
         ]
         for name, fn in steps:
             results.check(name, fn)
