@@ -74,7 +74,12 @@ impl<S: Store> Harness<S> {
     /// Opens a connection; returns its id and the greeting.
     pub fn connect(&mut self) -> (usize, String) {
         let session = Session::new(self.config.clone(), self.now);
-        self.clients.push(Client { session, watch: None, pending: Vec::new(), events: Vec::new() });
+        self.clients.push(Client {
+            session,
+            watch: None,
+            pending: Vec::new(),
+            events: Vec::new(),
+        });
         let id = self.clients.len() - 1;
         self.pump();
         (id, self.take(id))
@@ -108,12 +113,18 @@ impl<S: Store> Harness<S> {
 
     /// Raw output of `id` produced since it was last taken.
     pub fn take_raw(&mut self, id: usize) -> Vec<u8> {
-        self.clients.get_mut(id).map(|c| std::mem::take(&mut c.pending)).unwrap_or_default()
+        self.clients
+            .get_mut(id)
+            .map(|c| std::mem::take(&mut c.pending))
+            .unwrap_or_default()
     }
 
     /// Events `id` has raised so far (StartTls, LoggedIn, Close, ...), oldest first.
     pub fn events(&mut self, id: usize) -> Vec<Event> {
-        self.clients.get_mut(id).map(|c| std::mem::take(&mut c.events)).unwrap_or_default()
+        self.clients
+            .get_mut(id)
+            .map(|c| std::mem::take(&mut c.events))
+            .unwrap_or_default()
     }
 
     /// The session behind `id` (for assertions on state).

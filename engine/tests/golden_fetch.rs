@@ -5,18 +5,16 @@
 //! calls quoted-vs-literal form a free choice. Section contents are compared byte for byte.
 //! Where Dovecot has a bug (README "Bug"), the test asserts our answer and says why.
 
+mod golden_support;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use base64::Engine as _;
+use golden_support::{fetch_items, golden_dir, show, tokenize, Tok};
 use tidings_engine::command::{Partial, Section, SectionText};
 use tidings_engine::mime::{
     apply_partial, normalize_line_endings, replace_nul, BinaryError, ParsedMessage, SectionError,
 };
-
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/golden")
-}
 
 // ---- a minimal JSON reader for the flat records -------------------------------------------
 
@@ -84,127 +82,6 @@ fn json_string(b: &[u8], mut i: usize) -> (String, usize) {
             }
         }
     }
-}
-
-// ---- an IMAP response tokenizer ---------------------------------------------------------
-
-/// A response token tree. Quoted strings and literals are both `Str`: their form is a choice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    Nil,
-    Atom(String),
-    Str(Vec<u8>),
-    List(Vec<Tok>),
-}
-
-struct Lexer<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Lexer<'_> {
-    fn skip_sp(&mut self) {
-        while self.i < self.b.len() && self.b[self.i] == b' ' {
-            self.i += 1;
-        }
-    }
-    fn literal(&mut self) -> Vec<u8> {
-        // at '{'
-        let close = self.b[self.i..].iter().position(|&c| c == b'}').unwrap() + self.i;
-        let n: usize = std::str::from_utf8(&self.b[self.i + 1..close])
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert_eq!(&self.b[close + 1..close + 3], b"\r\n");
-        let start = close + 3;
-        self.i = start + n;
-        self.b[start..start + n].to_vec()
-    }
-    fn value(&mut self) -> Tok {
-        self.skip_sp();
-        match self.b[self.i] {
-            b'(' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                loop {
-                    self.skip_sp();
-                    if self.b[self.i] == b')' {
-                        self.i += 1;
-                        return Tok::List(items);
-                    }
-                    items.push(self.value());
-                }
-            }
-            b'"' => {
-                self.i += 1;
-                let mut s = Vec::new();
-                loop {
-                    match self.b[self.i] {
-                        b'"' => break,
-                        b'\\' => {
-                            self.i += 1;
-                            s.push(self.b[self.i]);
-                        }
-                        c => s.push(c),
-                    }
-                    self.i += 1;
-                }
-                self.i += 1;
-                Tok::Str(s)
-            }
-            b'{' => Tok::Str(self.literal()),
-            b'~' => {
-                self.i += 1;
-                Tok::Str(self.literal())
-            }
-            _ => {
-                // An atom; a `[` runs to its `]` (section labels contain spaces and parens).
-                let start = self.i;
-                let mut depth = 0;
-                while self.i < self.b.len() {
-                    let c = self.b[self.i];
-                    match c {
-                        b'[' => depth += 1,
-                        b']' => depth -= 1,
-                        b' ' | b'(' | b')' if depth == 0 => break,
-                        _ => {}
-                    }
-                    self.i += 1;
-                }
-                let a = String::from_utf8(self.b[start..self.i].to_vec()).unwrap();
-                if a == "NIL" {
-                    Tok::Nil
-                } else {
-                    Tok::Atom(a)
-                }
-            }
-        }
-    }
-}
-
-fn tokenize(b: &[u8]) -> Tok {
-    let mut l = Lexer { b, i: 0 };
-    let t = l.value();
-    assert_eq!(l.i, b.len(), "trailing bytes after value");
-    t
-}
-
-/// The item list of `* n FETCH (...)` as (name, value) pairs.
-fn fetch_items(resp: &[u8]) -> Vec<(String, Tok)> {
-    let open = resp.iter().position(|&c| c == b'(').unwrap();
-    assert!(resp.starts_with(b"* "), "not untagged");
-    let mut l = Lexer { b: resp, i: open };
-    let Tok::List(items) = l.value() else {
-        panic!("no list")
-    };
-    assert_eq!(&resp[l.i..], b"\r\n", "one FETCH response expected");
-    items
-        .chunks(2)
-        .map(|p| match &p[0] {
-            Tok::Atom(a) => (a.clone(), p[1].clone()),
-            other => panic!("item name expected, got {other:?}"),
-        })
-        .collect()
 }
 
 // ---- the request side -------------------------------------------------------------------
@@ -473,15 +350,6 @@ fn check_not_ok(name: &str, sent: &str, status: &str, reqs: &[Req], m: &Msg) -> 
             Ok(())
         }
         _ => Err(format!("unexpected {status} for {sent}")),
-    }
-}
-
-fn show(t: &Tok) -> String {
-    match t {
-        Tok::Nil => "NIL".into(),
-        Tok::Atom(a) => a.clone(),
-        Tok::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
-        Tok::List(items) => format!("({})", items.iter().map(show).collect::<Vec<_>>().join(" ")),
     }
 }
 

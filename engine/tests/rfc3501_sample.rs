@@ -45,8 +45,11 @@ fn rfc3501_section_8_sample_session() {
         };
         let (c, _) = h.connect();
         h.send(c, "x LOGIN mrc secret\r\n");
-        let mut cmd = format!("y APPEND INBOX (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {{{}+}}\r\n", msg.len())
-            .into_bytes();
+        let mut cmd = format!(
+            "y APPEND INBOX (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {{{}+}}\r\n",
+            msg.len()
+        )
+        .into_bytes();
         cmd.extend_from_slice(&msg);
         cmd.extend_from_slice(b"\r\n");
         assert!(h.send(c, cmd).contains("y OK"));
@@ -54,12 +57,29 @@ fn rfc3501_section_8_sample_session() {
     // Someone has looked at the mailbox since, so only the next two are \Recent.
     let (c, _) = h.connect();
     h.send(c, "x LOGIN mrc secret\r\nx2 SELECT INBOX\r\nx3 LOGOUT\r\n");
-    append(&mut h, "mrc", "secret", "INBOX", "", b"Subject: 17\r\n\r\nnew\r\n");
-    append(&mut h, "mrc", "secret", "INBOX", "", b"Subject: 18\r\n\r\nnew\r\n");
+    append(
+        &mut h,
+        "mrc",
+        "secret",
+        "INBOX",
+        "",
+        b"Subject: 17\r\n\r\nnew\r\n",
+    );
+    append(
+        &mut h,
+        "mrc",
+        "secret",
+        "INBOX",
+        "",
+        b"Subject: 18\r\n\r\nnew\r\n",
+    );
 
     let (s, greeting) = h.connect();
     assert!(greeting.starts_with("* OK "));
-    expect(&h.send(s, "a001 login mrc secret\r\n"), &["a001 OK [CAPABILITY <any>]"]);
+    expect(
+        &h.send(s, "a001 login mrc secret\r\n"),
+        &["a001 OK [CAPABILITY <any>]"],
+    );
 
     let out = h.send(s, "a002 select inbox\r\n");
     let mut got: Vec<&str> = out.split_terminator("\r\n").collect();
@@ -72,7 +92,10 @@ fn rfc3501_section_8_sample_session() {
         "* OK [UNSEEN 17]",
         "* OK [UIDVALIDITY ",
     ] {
-        assert!(got.iter().any(|l| l.starts_with(want)), "missing {want:?} in\n{out}");
+        assert!(
+            got.iter().any(|l| l.starts_with(want)),
+            "missing {want:?} in\n{out}"
+        );
     }
 
     let out = h.send(s, "a003 fetch 12 full\r\n");
@@ -81,7 +104,7 @@ fn rfc3501_section_8_sample_session() {
         \"IMAP4rev1 WG mtg summary and minutes\" ((\"Terry Gray\" NIL \"gray\" \
         \"cac.washington.edu\")) ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) \
         ((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) ((NIL NIL \"imap\" \
-        \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\") (\"John Klensin\" \
+        \"cac.washington.edu\")) ((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")(\"John Klensin\" \
         NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL \"<B27397-0100000@cac.washington.edu>\") \
         BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n";
     // Type and parameter names are case-insensitive (RFC 2045); Dovecot sends them as written.
@@ -94,9 +117,17 @@ fn rfc3501_section_8_sample_session() {
 
     let out = h.send(s, "a004 fetch 12 body[header]\r\n");
     let header_len = 4286 - 3028;
-    assert!(out.starts_with(&format!("* 12 FETCH (BODY[HEADER] {{{header_len}}}\r\nDate: Wed, 17 Jul 1996")), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "* 12 FETCH (BODY[HEADER] {{{header_len}}}\r\nDate: Wed, 17 Jul 1996"
+        )),
+        "{out}"
+    );
     // BODY[HEADER] (not PEEK) sets \Seen, which message 12 already had: no FLAGS change.
-    assert!(out.ends_with("\r\n\r\n)\r\na004 OK Fetch completed.\r\n"), "{out}");
+    assert!(
+        out.ends_with("\r\n\r\n)\r\na004 OK Fetch completed.\r\n"),
+        "{out}"
+    );
 
     expect(
         &h.send(s, "a005 store 12 +flags \\deleted\r\n"),

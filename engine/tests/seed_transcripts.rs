@@ -7,7 +7,8 @@ use support::{append, expect, store_with};
 use tidings_engine::harness::Harness;
 
 const WORK: &[u8] = include_bytes!("fixtures/seed-work.eml");
-const FIRST: &[u8] = b"From: alice <alice@localdomain>\r\nTo: bob@localdomain\r\nSubject: Hello\r\n\
+const FIRST: &[u8] =
+    b"From: alice <alice@localdomain>\r\nTo: bob@localdomain\r\nSubject: Hello\r\n\
 Date: Mon, 23 Jun 2025 08:00:00 -1000\r\nMessage-ID: <first@localdomain>\r\n\r\nhello\r\n";
 
 const POST_AUTH_CAPS: &str = "IMAP4rev1 SASL-IR ID ENABLE IDLE UNSELECT CHILDREN NAMESPACE \
@@ -20,7 +21,10 @@ fn thunderbird_login_select_idle_push_fetch_store() {
     // so it is no longer \Recent ("* 0 RECENT" below).
     append(&mut h, "bob", "00000000", "INBOX", "\\Seen", FIRST);
     let (old, _) = h.connect();
-    h.send(old, "o1 LOGIN bob 00000000\r\no2 SELECT INBOX\r\no3 LOGOUT\r\n");
+    h.send(
+        old,
+        "o1 LOGIN bob 00000000\r\no2 SELECT INBOX\r\no3 LOGOUT\r\n",
+    );
 
     let (tb, greeting) = h.connect();
     expect(
@@ -32,7 +36,10 @@ fn thunderbird_login_select_idle_push_fetch_store() {
     expect(&h.send(tb, "AGJvYgAwMDAwMDAwMA==\r\n"), &[&caps]);
 
     expect(
-        &h.send(tb, "42 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n"),
+        &h.send(
+            tb,
+            "42 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n",
+        ),
         &["* ID (\"name\" \"Tidings\" \"version\" \"<any>\")", "42 OK"],
     );
     expect(
@@ -47,11 +54,17 @@ fn thunderbird_login_select_idle_push_fetch_store() {
             "43 OK [READ-WRITE]",
         ],
     );
-    expect(&h.send(tb, "44 UID fetch 1:* (FLAGS)\r\n"), &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "44 OK"]);
+    expect(
+        &h.send(tb, "44 UID fetch 1:* (FLAGS)\r\n"),
+        &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "44 OK"],
+    );
     expect(&h.send(tb, "45 IDLE\r\n"), &["+ idling"]);
     expect(&h.send(tb, "DONE\r\n"), &["45 OK"]);
     expect(&h.send(tb, "46 noop\r\n"), &["46 OK"]);
-    expect(&h.send(tb, "47 UID fetch 2:* (FLAGS)\r\n"), &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "47 OK"]);
+    expect(
+        &h.send(tb, "47 UID fetch 2:* (FLAGS)\r\n"),
+        &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "47 OK"],
+    );
 
     // IDLE with the keepalive: our timer fires after two minutes of silence.
     expect(&h.send(tb, "48 IDLE\r\n"), &["+ idling"]);
@@ -61,7 +74,10 @@ fn thunderbird_login_select_idle_push_fetch_store() {
     expect(&h.take(tb), &["* OK Still here"]);
     expect(&h.send(tb, "DONE\r\n"), &["48 OK"]);
     expect(&h.send(tb, "49 noop\r\n"), &["49 OK"]);
-    expect(&h.send(tb, "50 UID fetch 2:* (FLAGS)\r\n"), &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "50 OK"]);
+    expect(
+        &h.send(tb, "50 UID fetch 2:* (FLAGS)\r\n"),
+        &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "50 OK"],
+    );
 
     // New mail arrives from another connection while Thunderbird IDLEs.
     expect(&h.send(tb, "51 IDLE\r\n"), &["+ idling"]);
@@ -69,7 +85,10 @@ fn thunderbird_login_select_idle_push_fetch_store() {
     expect(&h.take(tb), &["* 2 EXISTS", "* 1 RECENT"]);
     expect(&h.send(tb, "DONE\r\n"), &["51 OK"]);
     expect(&h.send(tb, "52 noop\r\n"), &["52 OK"]);
-    expect(&h.send(tb, "53 UID fetch 2:* (FLAGS)\r\n"), &["* 2 FETCH (UID 2 FLAGS (\\Recent))", "53 OK"]);
+    expect(
+        &h.send(tb, "53 UID fetch 2:* (FLAGS)\r\n"),
+        &["* 2 FETCH (UID 2 FLAGS (\\Recent))", "53 OK"],
+    );
 
     let out = h.send(
         tb,
@@ -113,7 +132,10 @@ fn thunderbird_login_select_idle_push_fetch_store() {
     expect(&h.send(tb, "DONE\r\n"), &["57 OK"]);
     expect(&h.send(tb, "58 noop\r\n"), &["58 OK"]);
     // The peeks above did not set \Seen.
-    expect(&h.send(tb, "59 UID fetch 3:* (FLAGS)\r\n"), &["* 2 FETCH (UID 2 FLAGS (\\Recent))", "59 OK"]);
+    expect(
+        &h.send(tb, "59 UID fetch 3:* (FLAGS)\r\n"),
+        &["* 2 FETCH (UID 2 FLAGS (\\Recent))", "59 OK"],
+    );
     expect(
         &h.send(tb, "60 uid store 2 +Flags (\\Seen)\r\n"),
         &["* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent))", "60 OK"],
@@ -131,8 +153,16 @@ fn thunderbird_login_select_idle_push_fetch_store() {
 fn thunderbird_delete_flows_move_to_trash_then_authenticate_login() {
     let mut h = Harness::new(store_with(&[("user1@tio.com", "00000000")]));
     for i in 1..=6 {
-        let msg = format!("From: a@b.c\r\nSubject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nbody {i}\r\n");
-        append(&mut h, "user1@tio.com", "00000000", "INBOX", "", msg.as_bytes());
+        let msg =
+            format!("From: a@b.c\r\nSubject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nbody {i}\r\n");
+        append(
+            &mut h,
+            "user1@tio.com",
+            "00000000",
+            "INBOX",
+            "",
+            msg.as_bytes(),
+        );
     }
 
     // First flow: AUTHENTICATE LOGIN, then mark message 6 read and move it to Trash.
@@ -144,7 +174,10 @@ fn thunderbird_delete_flows_move_to_trash_then_authenticate_login() {
     let cap_line = format!("* CAPABILITY {POST_AUTH_CAPS}");
     expect(&h.send(c, "3 capability\r\n"), &[&cap_line, "3 OK"]);
     expect(
-        &h.send(c, "4 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n"),
+        &h.send(
+            c,
+            "4 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n",
+        ),
         &["* ID (\"name\" \"Tidings\" \"version\" \"<any>\")", "4 OK"],
     );
     expect(
@@ -162,13 +195,19 @@ fn thunderbird_delete_flows_move_to_trash_then_authenticate_login() {
     );
     let out = h.send(c, "6 UID fetch 1:* (FLAGS)\r\n");
     assert_eq!(out.matches("FLAGS (\\Recent)").count(), 6, "{out}");
-    expect(&h.send(c, "7 uid store 6 +Flags (\\Seen)\r\n"), &["* 6 FETCH (UID 6 FLAGS (\\Seen \\Recent))", "7 OK"]);
+    expect(
+        &h.send(c, "7 uid store 6 +Flags (\\Seen)\r\n"),
+        &["* 6 FETCH (UID 6 FLAGS (\\Seen \\Recent))", "7 OK"],
+    );
     expect(
         &h.send(c, "9 uid move 6 \"Trash\"\r\n"),
         &["* OK [COPYUID <n> 6 1]", "* 6 EXPUNGE", "9 OK"],
     );
     expect(&h.send(c, "10 noop\r\n"), &["10 OK"]);
-    expect(&h.send(c, "11 UID fetch 7:* (FLAGS)\r\n"), &["* 5 FETCH (UID 5 FLAGS (\\Recent))", "11 OK"]);
+    expect(
+        &h.send(c, "11 UID fetch 7:* (FLAGS)\r\n"),
+        &["* 5 FETCH (UID 5 FLAGS (\\Recent))", "11 OK"],
+    );
     expect(
         &h.send(
             c,
@@ -184,14 +223,26 @@ fn thunderbird_delete_flows_move_to_trash_then_authenticate_login() {
     let (t, _) = h.connect();
     h.send(t, "85 LOGIN user1@tio.com 00000000\r\n");
     expect(
-        &h.send(t, "86 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n"),
+        &h.send(
+            t,
+            "86 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n",
+        ),
         &["* ID (\"name\" \"Tidings\" \"version\" \"<any>\")", "86 OK"],
     );
     let out = h.send(t, "87 select \"Trash\"\r\n");
-    assert!(out.contains("* 1 EXISTS\r\n") && out.contains("* 1 RECENT\r\n"), "{out}");
+    assert!(
+        out.contains("* 1 EXISTS\r\n") && out.contains("* 1 RECENT\r\n"),
+        "{out}"
+    );
     // The moved message kept the \Seen set before the move.
-    expect(&h.send(t, "88 UID fetch 1:* (FLAGS)\r\n"), &["* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))", "88 OK"]);
-    expect(&h.send(t, "89 uid store 1 +Flags (\\Seen)\r\n"), &["* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))", "89 OK"]);
+    expect(
+        &h.send(t, "88 UID fetch 1:* (FLAGS)\r\n"),
+        &["* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))", "88 OK"],
+    );
+    expect(
+        &h.send(t, "89 uid store 1 +Flags (\\Seen)\r\n"),
+        &["* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))", "89 OK"],
+    );
     expect(&h.send(t, "90 IDLE\r\n"), &["+ idling"]);
     expect(&h.send(t, "DONE\r\n"), &["90 OK"]);
 
@@ -202,17 +253,26 @@ fn thunderbird_delete_flows_move_to_trash_then_authenticate_login() {
     expect(&h.send(n, "MDAwMDAwMDA=\r\n"), &[&caps]);
     let cap_line = format!("* CAPABILITY {POST_AUTH_CAPS}");
     expect(&h.send(n, "92 capability\r\n"), &[&cap_line, "92 OK"]);
-    h.send(n, "93 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n");
+    h.send(
+        n,
+        "93 ID (\"name\" \"Thunderbird\" \"version\" \"139.0.2\")\r\n",
+    );
     let out = h.send(n, "94 select \"Trash\"\r\n");
-    assert!(out.contains("* 1 EXISTS\r\n") && out.contains("* 0 RECENT\r\n"), "{out}");
-    expect(&h.send(n, "95 UID fetch 1:* (FLAGS)\r\n"), &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "95 OK"]);
+    assert!(
+        out.contains("* 1 EXISTS\r\n") && out.contains("* 0 RECENT\r\n"),
+        "{out}"
+    );
+    expect(
+        &h.send(n, "95 UID fetch 1:* (FLAGS)\r\n"),
+        &["* 1 FETCH (UID 1 FLAGS (\\Seen))", "95 OK"],
+    );
     let out = h.send(
         n,
         "96 UID fetch 1 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject \
          Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])\r\n",
     );
     assert!(
-        out.starts_with("* 1 FETCH (UID 1 RFC822.SIZE 67 FLAGS (\\Seen) BODY[HEADER.FIELDS (FROM TO CC BCC SUBJECT DATE MESSAGE-ID PRIORITY X-PRIORITY REFERENCES NEWSGROUPS IN-REPLY-TO CONTENT-TYPE REPLY-TO)] {58}\r\nFrom: a@b.c\r\nSubject: m6\r\nMessage-ID: <m6@x>\r\n\r\n)\r\n"),
+        out.starts_with("* 1 FETCH (UID 1 RFC822.SIZE 56 FLAGS (\\Seen) BODY[HEADER.FIELDS (FROM TO CC BCC SUBJECT DATE MESSAGE-ID PRIORITY X-PRIORITY REFERENCES NEWSGROUPS IN-REPLY-TO CONTENT-TYPE REPLY-TO)] {48}\r\nFrom: a@b.c\r\nSubject: m6\r\nMessage-ID: <m6@x>\r\n\r\n)\r\n"),
         "{out}"
     );
     expect(&h.send(n, "97 logout\r\n"), &["* BYE", "97 OK"]);

@@ -17,13 +17,25 @@ pub struct Config {
     pub imap: Vec<SocketAddr>,
     /// Implicit-TLS IMAP listeners.
     pub imaps: Vec<SocketAddr>,
+    /// LMTP listeners for mail delivery from an MTA (keep them on loopback).
+    pub lmtp: Vec<SocketAddr>,
     /// PEM certificate chain and key; a self-signed one is made in `data_dir` when absent.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Allow LOGIN/AUTHENTICATE without TLS from non-loopback addresses (off: LOGINDISABLED).
     pub allow_plaintext_auth: bool,
+    /// Treat loopback clients like TLS clients for plaintext LOGIN (on by default: local
+    /// tools and tests connect that way; like Dovecot's trusted-networks exemption).
+    pub plaintext_auth_on_loopback: bool,
     /// Largest message accepted by APPEND (APPENDLIMIT), in bytes.
     pub max_message_size: u32,
+    /// Most simultaneous IMAP connections in all, and from one client address.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Seconds a client may stay connected without logging in, and idle after login
+    /// (RFC 9051 asks for at least 30 minutes; IDLE keepalives do not count as activity).
+    pub preauth_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
     /// Create the demo user (`demo` / `demo`) when the store has no users.
     pub demo_user: bool,
 }
@@ -34,10 +46,16 @@ impl Default for Config {
             data_dir: default_data_dir(),
             imap: vec![SocketAddr::from(([127, 0, 0, 1], 1143))],
             imaps: vec![SocketAddr::from(([127, 0, 0, 1], 1993))],
+            lmtp: vec![SocketAddr::from(([127, 0, 0, 1], 2424))],
             tls_cert: None,
             tls_key: None,
             allow_plaintext_auth: false,
+            plaintext_auth_on_loopback: true,
             max_message_size: 64 * 1024 * 1024,
+            max_connections: 20_000,
+            max_connections_per_ip: 200,
+            preauth_timeout_secs: 60,
+            idle_timeout_secs: 31 * 60,
             demo_user: true,
         }
     }
@@ -66,7 +84,8 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config file {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", p.display()))
             }
         }
     }

@@ -39,21 +39,18 @@ pub struct ConnContext {
     pub tls: Option<TlsAcceptor>,
     pub throttle: Arc<Throttle>,
     pub shutdown: watch::Receiver<bool>,
+    pub trust_loopback: bool,
     pub id: u64,
     pub peer: SocketAddr,
 }
 
 /// Serves one TCP connection to the end. `implicit_tls` wraps it in TLS first.
-pub async fn serve_connection(
-    stream: TcpStream,
-    implicit_tls: bool,
-    mut ctx: ConnContext,
-) {
+pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: ConnContext) {
     let _ = stream.set_nodelay(true);
     let mut config = ctx.config.clone();
     // Loopback is as private as TLS: plaintext login is allowed there (as Dovecot's
     // login_trusted_networks / disable_plaintext_auth exemptions for localhost).
-    if ctx.peer.ip().is_loopback() {
+    if ctx.trust_loopback && ctx.peer.ip().is_loopback() {
         config.allow_plaintext_auth = true;
     }
     config.starttls_available = ctx.tls.is_some();
@@ -65,7 +62,9 @@ pub async fn serve_connection(
 
     let mut watch: Option<Watch> = None;
     if implicit_tls {
-        let Some(acceptor) = ctx.tls.clone() else { return };
+        let Some(acceptor) = ctx.tls.clone() else {
+            return;
+        };
         let tls = match acceptor.accept(stream).await {
             Ok(t) => t,
             Err(e) => {
@@ -82,7 +81,9 @@ pub async fn serve_connection(
     let mut plain = stream;
     match drive(&mut ctx, &mut session, &mut plain, &mut watch).await {
         Ok(Next::StartTls) => {
-            let Some(acceptor) = ctx.tls.clone() else { return };
+            let Some(acceptor) = ctx.tls.clone() else {
+                return;
+            };
             match acceptor.accept(plain).await {
                 Ok(mut tls) => {
                     session.set_tls_active();
@@ -125,7 +126,11 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                 }
                 Event::AuthFailed => {
                     let delay = ctx.throttle.failed(ctx.peer.ip());
-                    tracing::info!(id = ctx.id, delay_ms = delay.as_millis() as u64, "login failed");
+                    tracing::info!(
+                        id = ctx.id,
+                        delay_ms = delay.as_millis() as u64,
+                        "login failed"
+                    );
                     tokio::time::sleep(delay).await;
                 }
                 Event::ClientId(params) => {

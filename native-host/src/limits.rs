@@ -1,5 +1,5 @@
-//! Protection against password guessing: failed logins from one address slow down that
-//! address's later attempts (doubling delay, capped), forgotten after a success or a while.
+//! Protection of the server from its clients: failed logins slow down that address's later
+//! attempts, and connection counts are capped globally and per address.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,13 +34,84 @@ impl Throttle {
 
     /// A successful login from `ip` clears its record.
     pub fn succeeded(&self, ip: IpAddr) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&ip);
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&ip);
+    }
+}
+
+/// Counts open connections, globally and per client address.
+pub struct ConnLimits {
+    max_total: usize,
+    max_per_ip: usize,
+    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+/// Holds one connection slot; dropping it frees the slot.
+pub struct ConnSlot {
+    limits: std::sync::Arc<ConnLimits>,
+    ip: IpAddr,
+}
+
+impl ConnLimits {
+    pub fn new(max_total: usize, max_per_ip: usize) -> ConnLimits {
+        ConnLimits {
+            max_total,
+            max_per_ip,
+            open: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// Takes a slot for `ip`, or says which limit is reached.
+    pub fn acquire(self: &std::sync::Arc<Self>, ip: IpAddr) -> Result<ConnSlot, &'static str> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.0 >= self.max_total {
+            return Err("Too many connections to this server, try again later.");
+        }
+        let per = open.1.entry(ip).or_insert(0);
+        if *per >= self.max_per_ip {
+            return Err("Too many connections from your address.");
+        }
+        *per += 1;
+        open.0 += 1;
+        Ok(ConnSlot {
+            limits: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_limits_free_slots_on_drop() {
+        let l = std::sync::Arc::new(ConnLimits::new(3, 2));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let s1 = l.acquire(a).unwrap();
+        let _s2 = l.acquire(a).unwrap();
+        assert!(l.acquire(a).is_err(), "per-address limit");
+        let _s3 = l.acquire(b).unwrap();
+        assert!(l.acquire(b).is_err(), "global limit");
+        drop(s1);
+        assert!(l.acquire(a).is_ok());
+    }
 
     #[test]
     fn delays_grow_per_address_and_reset_on_success() {

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::HostStore;
 use anyhow::{Context, Result};
 use tidings_engine::session::SessionConfig;
-use crate::HostStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -22,12 +22,23 @@ pub struct ServerParts {
     pub tls: Option<TlsAcceptor>,
     pub imap: Vec<SocketAddr>,
     pub imaps: Vec<SocketAddr>,
+    pub lmtp: Vec<SocketAddr>,
+    pub trust_loopback: bool,
+    /// Most simultaneous IMAP connections, in all and from one address.
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Largest message LMTP accepts.
+    pub max_message_size: usize,
 }
 
 /// Binds every listener, prints where each listens, and serves until a signal arrives.
 pub async fn run(parts: ServerParts) -> Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let throttle = Arc::new(Throttle::default());
+    let limits = Arc::new(crate::limits::ConnLimits::new(
+        parts.max_connections,
+        parts.max_connections_per_ip,
+    ));
     let ids = Arc::new(AtomicU64::new(1));
     let mut tasks = Vec::new();
     let mut bound = Vec::new();
@@ -36,17 +47,23 @@ pub async fn run(parts: ServerParts) -> Result<()> {
             if implicit && parts.tls.is_none() {
                 continue;
             }
-            let listener =
-                TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
             let local = listener.local_addr()?;
             // Machine-readable line: tests and scripts read the real port from it.
-            println!("listening {} {local}", if implicit { "imaps" } else { "imap" });
+            println!(
+                "listening {} {local}",
+                if implicit { "imaps" } else { "imap" }
+            );
             bound.push(local);
             let store = parts.store.clone();
             let session = parts.session.clone();
             let tls = parts.tls.clone();
             let throttle = throttle.clone();
+            let limits = limits.clone();
             let ids = ids.clone();
+            let trust_loopback = parts.trust_loopback;
             let mut stop = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -62,19 +79,63 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                             continue;
                         }
                     };
+                    let slot = match limits.acquire(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(why) => {
+                            tracing::warn!(%peer, why, "connection refused");
+                            tokio::spawn(refuse(stream, why));
+                            continue;
+                        }
+                    };
                     let ctx = ConnContext {
                         store: store.clone(),
                         config: session.clone(),
                         tls: tls.clone(),
                         throttle: throttle.clone(),
                         shutdown: stop.clone(),
+                        trust_loopback,
                         id: ids.fetch_add(1, Ordering::Relaxed),
                         peer,
                     };
-                    tokio::spawn(serve_connection(stream, implicit, ctx));
+                    tokio::spawn(async move {
+                        serve_connection(stream, implicit, ctx).await;
+                        drop(slot);
+                    });
                 }
             }));
         }
+    }
+    for addr in &parts.lmtp {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding LMTP {addr}"))?;
+        let local = listener.local_addr()?;
+        println!("listening lmtp {local}");
+        let store = parts.store.clone();
+        let max = parts.max_message_size;
+        let mut stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    r = listener.accept() => r,
+                    _ = stop.changed() => break,
+                };
+                match accepted {
+                    Ok((stream, _)) => {
+                        tokio::spawn(crate::lmtp::serve_lmtp(
+                            stream,
+                            store.clone(),
+                            max,
+                            stop.clone(),
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LMTP accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }));
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
@@ -87,6 +148,16 @@ pub async fn run(parts: ServerParts) -> Result<()> {
     // Give connections a moment to send their BYE.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     Ok(())
+}
+
+/// Tells a client over the limit why it is turned away. Over implicit TLS the client sees
+/// only a closed connection (no handshake is spent on it).
+async fn refuse(mut stream: tokio::net::TcpStream, why: &str) {
+    use tokio::io::AsyncWriteExt;
+    let _ = stream
+        .write_all(format!("* BYE {why}\r\n").as_bytes())
+        .await;
+    let _ = stream.shutdown().await;
 }
 
 pub(crate) async fn wait_for_signal() {

@@ -11,7 +11,10 @@ use tokio_rustls::rustls::{self, ServerConfig};
 
 /// Where the dev certificate goes inside the data dir.
 pub fn dev_cert_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
-    (data_dir.join("tls/dev-cert.pem"), data_dir.join("tls/dev-key.pem"))
+    (
+        data_dir.join("tls/dev-cert.pem"),
+        data_dir.join("tls/dev-key.pem"),
+    )
 }
 
 /// Writes a self-signed certificate for `localhost`, `127.0.0.1` and `::1` unless one is
@@ -20,12 +23,18 @@ pub fn ensure_dev_cert(cert: &Path, key: &Path) -> Result<bool> {
     if cert.exists() && key.exists() {
         return Ok(false);
     }
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-    let certified = rcgen::generate_simple_self_signed(names).context("generating dev certificate")?;
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let certified =
+        rcgen::generate_simple_self_signed(names).context("generating dev certificate")?;
     if let Some(dir) = cert.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(cert, certified.cert.pem()).with_context(|| format!("writing {}", cert.display()))?;
+    std::fs::write(cert, certified.cert.pem())
+        .with_context(|| format!("writing {}", cert.display()))?;
     write_private(key, certified.key_pair.serialize_pem().as_bytes())?;
     Ok(true)
 }

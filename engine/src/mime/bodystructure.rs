@@ -76,7 +76,10 @@ fn params_value(params: Option<&[(Vec<u8>, Vec<u8>)]>) -> Value {
 fn part_value(part: &Part, ext: bool) -> Value {
     let mut items = Vec::new();
     if let PartKind::Multipart(children) = &part.kind {
-        items.extend(children.iter().map(|c| part_value(c, ext)));
+        // `body-type-mpart = 1*body SP media-subtype`: no space between the parts.
+        items.push(Value::Seq(
+            children.iter().map(|c| part_value(c, ext)).collect(),
+        ));
         items.push(Value::str(&part.media_subtype));
         if ext {
             items.push(params_value(part.params.as_deref()));

@@ -101,7 +101,8 @@ impl Envelope {
             if a.is_empty() {
                 Value::Nil
             } else {
-                Value::List(
+                // `"(" 1*address ")"`: no space between the addresses.
+                Value::List(vec![Value::Seq(
                     a.iter()
                         .map(|a| {
                             Value::List(vec![
@@ -112,7 +113,7 @@ impl Envelope {
                             ])
                         })
                         .collect(),
-                )
+                )])
             }
         };
         Value::List(vec![

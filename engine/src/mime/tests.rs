@@ -69,7 +69,7 @@ fn envelope_without_from_has_no_sender_or_reply_to() {
     let raw = b"To: undisclosed-recipients:;\r\nSubject: x\r\n\r\n";
     assert_eq!(
         envelope_bytes(raw),
-        b"(NIL \"x\" NIL NIL NIL ((NIL NIL \"undisclosed-recipients\" NIL) (NIL NIL NIL NIL)) NIL NIL NIL NIL)"
+        b"(NIL \"x\" NIL NIL NIL ((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL)"
     );
 }
 

@@ -70,7 +70,9 @@ fn sanitize_text(text: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Borrowed(text)
     } else {
         std::borrow::Cow::Owned(
-            text.chars().map(|c| if (' '..='~').contains(&c) { c } else { '?' }).collect(),
+            text.chars()
+                .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
+                .collect(),
         )
     }
 }
@@ -110,9 +112,18 @@ mod tests {
     #[test]
     fn status_lines() {
         let mut out = Vec::new();
-        write_status(&mut out, Some("a1"), Status::Ok, Some("READ-WRITE"), "Select completed.");
+        write_status(
+            &mut out,
+            Some("a1"),
+            Status::Ok,
+            Some("READ-WRITE"),
+            "Select completed.",
+        );
         write_status(&mut out, None, Status::Bye, None, "Logging out");
-        assert_eq!(out, b"a1 OK [READ-WRITE] Select completed.\r\n* BYE Logging out\r\n");
+        assert_eq!(
+            out,
+            b"a1 OK [READ-WRITE] Select completed.\r\n* BYE Logging out\r\n"
+        );
     }
 
     #[test]

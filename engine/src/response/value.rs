@@ -15,6 +15,9 @@ pub enum Value {
     /// `~{n}` literal8 (RFC 3516), for binary content.
     Literal8(Vec<u8>),
     List(Vec<Value>),
+    /// Values written back to back with no space between them: the grammar's `1*address`
+    /// in an address list and `1*body` in a multipart body (RFC 3501/9051 formal syntax).
+    Seq(Vec<Value>),
 }
 
 impl Value {
@@ -51,6 +54,7 @@ impl Value {
                 }
                 out.push(b')');
             }
+            Value::Seq(items) => items.iter().for_each(|item| item.write(out)),
         }
     }
     /// The wire form as a fresh buffer (tests, small values).

@@ -77,7 +77,10 @@ impl Session {
                 return;
             }
         };
-        let exchange = SaslExchange { tag: tag.to_string(), step };
+        let exchange = SaslExchange {
+            tag: tag.to_string(),
+            step,
+        };
         match initial {
             // SASL-IR (RFC 4959): the first response came with the command.
             Some(ir) => self.sasl_step(store, exchange, ir).await,
@@ -101,7 +104,13 @@ impl Session {
     ) {
         let tag = exchange.tag;
         if line == b"*" {
-            write_status(&mut self.out, Some(&tag), Status::Bad, None, "Authentication aborted by client.");
+            write_status(
+                &mut self.out,
+                Some(&tag),
+                Status::Bad,
+                None,
+                "Authentication aborted by client.",
+            );
             return;
         }
         let decoded = if line == b"=" {
@@ -110,16 +119,29 @@ impl Session {
             B64.decode(&line)
         };
         let Ok(data) = decoded else {
-            write_status(&mut self.out, Some(&tag), Status::Bad, None, "Invalid base64 data in SASL response.");
+            write_status(
+                &mut self.out,
+                Some(&tag),
+                Status::Bad,
+                None,
+                "Invalid base64 data in SASL response.",
+            );
             return;
         };
         match exchange.step {
             SaslStep::Plain => {
                 // authzid NUL authcid NUL passwd (RFC 4616)
                 let mut parts = data.splitn(3, |&b| b == 0);
-                let (Some(authz), Some(user), Some(pass)) = (parts.next(), parts.next(), parts.next())
+                let (Some(authz), Some(user), Some(pass)) =
+                    (parts.next(), parts.next(), parts.next())
                 else {
-                    write_status(&mut self.out, Some(&tag), Status::Bad, None, "Malformed PLAIN response.");
+                    write_status(
+                        &mut self.out,
+                        Some(&tag),
+                        Status::Bad,
+                        None,
+                        "Malformed PLAIN response.",
+                    );
                     return;
                 };
                 if !authz.is_empty() && authz != user {
@@ -137,7 +159,10 @@ impl Session {
             }
             SaslStep::LoginUser => {
                 write_continuation(&mut self.out, "UGFzc3dvcmQ6"); // "Password:"
-                self.mode = Mode::Sasl(SaslExchange { tag, step: SaslStep::LoginPassword(data) });
+                self.mode = Mode::Sasl(SaslExchange {
+                    tag,
+                    step: SaslStep::LoginPassword(data),
+                });
             }
             SaslStep::LoginPassword(user) => {
                 self.check_credentials(store, &tag, &user, &data).await;
@@ -145,7 +170,13 @@ impl Session {
         }
     }
 
-    async fn check_credentials<S: Store>(&mut self, store: &S, tag: &str, user: &[u8], pass: &[u8]) {
+    async fn check_credentials<S: Store>(
+        &mut self,
+        store: &S,
+        tag: &str,
+        user: &[u8],
+        pass: &[u8],
+    ) {
         let Ok(user) = std::str::from_utf8(user) else {
             self.auth_failed(tag);
             return;
@@ -157,12 +188,22 @@ impl Session {
                 self.state = State::Authenticated;
                 self.events.push_back(Event::LoggedIn(account));
                 let code = format!("CAPABILITY {}", self.config.post_auth_capabilities());
-                write_status(&mut self.out, Some(tag), Status::Ok, Some(&code), "Logged in");
+                write_status(
+                    &mut self.out,
+                    Some(tag),
+                    Status::Ok,
+                    Some(&code),
+                    "Logged in",
+                );
             }
             Ok(None) => self.auth_failed(tag),
-            Err(e) => {
-                write_status(&mut self.out, Some(tag), Status::No, Some("UNAVAILABLE"), &e.to_string())
-            }
+            Err(e) => write_status(
+                &mut self.out,
+                Some(tag),
+                Status::No,
+                Some("UNAVAILABLE"),
+                &e.to_string(),
+            ),
         }
     }
 

@@ -18,16 +18,18 @@ impl Session {
         set: &SequenceSet,
         attrs: &FetchAttrs,
     ) {
-        let Some(idx) = self.resolve_or_bad(tag, set, uid) else { return };
+        let Some(idx) = self.resolve_or_bad(tag, set, uid) else {
+            return;
+        };
         let mut items = attrs.expand();
         // UID FETCH always returns UID, and (as Dovecot) UID comes first.
         if uid || items.contains(&FetchAttr::Uid) {
             items.retain(|i| *i != FetchAttr::Uid);
             items.insert(0, FetchAttr::Uid);
         }
-        let needs_info = items.iter().any(|i| {
-            !matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq)
-        });
+        let needs_info = items
+            .iter()
+            .any(|i| !matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
         let needs_bytes = items.iter().any(|i| {
             matches!(
                 i,
@@ -44,15 +46,26 @@ impl Session {
         let mut failure: Option<(&'static str, &'static str)> = None;
 
         for i in idx {
-            let (Some(view), Some(account)) = (self.selected.as_mut(), self.account.as_ref()) else {
+            let (Some(view), Some(account)) = (self.selected.as_mut(), self.account.as_ref())
+            else {
                 return;
             };
-            let Some(msg) = view.messages.get(i) else { continue };
+            let Some(msg) = view.messages.get(i) else {
+                continue;
+            };
             let (uid_n, seq) = (msg.uid, i as u32 + 1);
             let mut flags_changed = false;
             if sets_seen && !msg.flags.contains(&Flag::Seen) {
-                if let Ok((metas, _)) =
-                    store.store_flags(account, view.id, &[uid_n], StoreOp::Add, &[Flag::Seen], None).await
+                if let Ok((metas, _)) = store
+                    .store_flags(
+                        account,
+                        view.id,
+                        &[uid_n],
+                        StoreOp::Add,
+                        &[Flag::Seen],
+                        None,
+                    )
+                    .await
                 {
                     if let Some(m) = metas.into_iter().next() {
                         view.messages[i].flags = m.flags;
@@ -100,7 +113,15 @@ impl Session {
                     _ => {
                         let Some(info) = info.as_ref() else { continue };
                         let parsed: &ParsedMessage = &info.parsed;
-                        match write_item(&mut out, &mut sep, item, parsed, raw, info.size, &info.internal_date) {
+                        match write_item(
+                            &mut out,
+                            &mut sep,
+                            item,
+                            parsed,
+                            raw,
+                            info.size,
+                            &info.internal_date,
+                        ) {
                             Ok(()) => {}
                             Err(e) => failure = Some(e),
                         }
@@ -167,8 +188,14 @@ fn write_item(
     date: &crate::types::DateTime,
 ) -> Result<(), (&'static str, &'static str)> {
     let whole = Section::default();
-    let header = Section { part: vec![], text: Some(SectionText::Header) };
-    let text = Section { part: vec![], text: Some(SectionText::Text) };
+    let header = Section {
+        part: vec![],
+        text: Some(SectionText::Header),
+    };
+    let text = Section {
+        part: vec![],
+        text: Some(SectionText::Text),
+    };
     match item {
         FetchAttr::InternalDate => {
             sep(out);
@@ -205,7 +232,9 @@ fn write_item(
             out.push(b' ');
             write_literal(out, &crate::mime::replace_nul(&data));
         }
-        FetchAttr::BodySection { section, partial, .. } => {
+        FetchAttr::BodySection {
+            section, partial, ..
+        } => {
             let data = parsed.section(raw, section).unwrap_or_default();
             let data = apply_partial(&data, *partial);
             sep(out);
@@ -216,7 +245,9 @@ fn write_item(
             out.push(b' ');
             write_literal(out, &crate::mime::replace_nul(data));
         }
-        FetchAttr::Binary { section, partial, .. } => {
+        FetchAttr::Binary {
+            section, partial, ..
+        } => {
             let data = parsed.binary(raw, section).map_err(binary_failure)?;
             let data = apply_partial(&data, *partial);
             sep(out);

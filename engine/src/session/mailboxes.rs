@@ -2,13 +2,11 @@
 //! LSUB, STATUS, APPEND, CLOSE/UNSELECT.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use super::view::{write_flags, SelectedView};
 use super::{Session, State};
 use crate::codec::encode_mailbox;
 use crate::command::{MailboxName, StatusItem};
-use crate::mime::{normalize_line_endings, ParsedMessage};
 use crate::response::value::write_astring;
 use crate::response::{write_status, write_untagged, Status};
 use crate::store::{MailboxInfo, MailboxStatus, NewMessage, Store, StoreError};
@@ -38,13 +36,20 @@ impl ListOptions {
         }
     }
     pub fn lsub() -> Self {
-        ListOptions { subscribed_only: true, ..Default::default() }
+        ListOptions {
+            subscribed_only: true,
+            ..Default::default()
+        }
     }
 }
 
 impl Session {
     fn account_ref(&self) -> crate::store::Account {
-        self.account.clone().unwrap_or_else(|| crate::store::Account { name: String::new() })
+        self.account
+            .clone()
+            .unwrap_or_else(|| crate::store::Account {
+                name: String::new(),
+            })
     }
 
     pub(super) async fn select<S: Store>(
@@ -58,7 +63,13 @@ impl Session {
         // Selecting always leaves the current mailbox, even if the new one fails.
         if self.selected.take().is_some() {
             self.state = State::Authenticated;
-            write_status(&mut self.out, None, Status::Ok, Some("CLOSED"), "Previous mailbox closed.");
+            write_status(
+                &mut self.out,
+                None,
+                Status::Ok,
+                Some("CLOSED"),
+                "Previous mailbox closed.",
+            );
         }
         let snap = match store.snapshot(&account, name).await {
             Ok(s) => s,
@@ -68,7 +79,12 @@ impl Session {
         let mut view = SelectedView::from_snapshot(snap, read_only);
         if read_only {
             // EXAMINE must not take \Recent away from anyone (RFC 3501 §6.3.2).
-            view.recent = view.messages.iter().map(|m| m.uid).filter(|&u| u >= recent_mark).collect();
+            view.recent = view
+                .messages
+                .iter()
+                .map(|m| m.uid)
+                .filter(|&u| u >= recent_mark)
+                .collect();
         } else {
             match store.claim_recent(&account, view.id).await {
                 Ok(claimed) => view.recent = claimed.into_iter().collect(),
@@ -78,8 +94,18 @@ impl Session {
         write_flags(&mut self.out, &view.keywords, read_only);
         write_untagged(&mut self.out, &format!("{} EXISTS", view.exists()));
         write_untagged(&mut self.out, &format!("{} RECENT", view.recent_count()));
-        if let Some(i) = view.messages.iter().position(|m| !m.flags.contains(&Flag::Seen)) {
-            write_status(&mut self.out, None, Status::Ok, Some(&format!("UNSEEN {}", i + 1)), "First unseen.");
+        if let Some(i) = view
+            .messages
+            .iter()
+            .position(|m| !m.flags.contains(&Flag::Seen))
+        {
+            write_status(
+                &mut self.out,
+                None,
+                Status::Ok,
+                Some(&format!("UNSEEN {}", i + 1)),
+                "First unseen.",
+            );
         }
         write_status(
             &mut self.out,
@@ -96,14 +122,20 @@ impl Session {
             "Predicted next UID",
         );
         let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
-        let text = if read_only { "Examine completed." } else { "Select completed." };
+        let text = if read_only {
+            "Examine completed."
+        } else {
+            "Select completed."
+        };
         self.selected = Some(view);
         self.state = State::Selected;
         write_status(&mut self.out, Some(tag), Status::Ok, Some(code), text);
     }
 
     pub(super) async fn close_mailbox<S: Store>(&mut self, store: &S, tag: &str, expunge: bool) {
-        if let (true, Some(view), Some(account)) = (expunge, self.selected.as_ref(), self.account.as_ref()) {
+        if let (true, Some(view), Some(account)) =
+            (expunge, self.selected.as_ref(), self.account.as_ref())
+        {
             if !view.read_only {
                 let deleted: Vec<_> = view
                     .messages
@@ -120,7 +152,11 @@ impl Session {
         }
         self.selected = None;
         self.state = State::Authenticated;
-        let text = if expunge { "Close completed." } else { "Unselect completed." };
+        let text = if expunge {
+            "Close completed."
+        } else {
+            "Unselect completed."
+        };
         write_status(&mut self.out, Some(tag), Status::Ok, None, text);
     }
 
@@ -150,7 +186,10 @@ impl Session {
         if trimmed.is_inbox() {
             return self.store_error(tag, &StoreError::AlreadyExists);
         }
-        match store.create_mailbox(&self.account_ref(), &trimmed, special).await {
+        match store
+            .create_mailbox(&self.account_ref(), &trimmed, special)
+            .await
+        {
             Ok(_) => self.finish(store, tag, true, "Create completed.").await,
             Err(e) => self.store_error(tag, &e),
         }
@@ -185,7 +224,11 @@ impl Session {
     ) {
         match store.set_subscribed(&self.account_ref(), name, on).await {
             Ok(()) => {
-                let text = if on { "Subscribe completed." } else { "Unsubscribe completed." };
+                let text = if on {
+                    "Subscribe completed."
+                } else {
+                    "Unsubscribe completed."
+                };
                 self.finish(store, tag, true, text).await
             }
             Err(e) => self.store_error(tag, &e),
@@ -205,8 +248,13 @@ impl Session {
         let cmd = if lsub { "LSUB" } else { "LIST" };
         // `LIST "" ""`: the hierarchy delimiter and root (RFC 9051 §6.3.9).
         if patterns.len() == 1 && patterns[0].is_empty() {
-            write_untagged(&mut self.out, &format!("{cmd} (\\Noselect) \"{DELIMITER}\" \"\""));
-            return self.finish(store, tag, true, &format!("{cmd} completed.")).await;
+            write_untagged(
+                &mut self.out,
+                &format!("{cmd} (\\Noselect) \"{DELIMITER}\" \"\""),
+            );
+            return self
+                .finish(store, tag, true, &format!("{cmd} completed."))
+                .await;
         }
         let boxes = match store.list_mailboxes(&account).await {
             Ok(b) => b,
@@ -238,7 +286,11 @@ impl Session {
             let has_children = names.iter().any(|n| n.starts_with(&prefix));
             let mut attrs: Vec<&str> = Vec::new();
             if !lsub {
-                attrs.push(if has_children { "\\HasChildren" } else { "\\HasNoChildren" });
+                attrs.push(if has_children {
+                    "\\HasChildren"
+                } else {
+                    "\\HasNoChildren"
+                });
             }
             if opts.return_subscribed && subscribed {
                 attrs.push("\\Subscribed");
@@ -262,7 +314,8 @@ impl Session {
             }
         }
         let _: &[MailboxInfo] = &boxes;
-        self.finish(store, tag, true, &format!("{cmd} completed.")).await;
+        self.finish(store, tag, true, &format!("{cmd} completed."))
+            .await;
     }
 
     pub(super) async fn status<S: Store>(
@@ -281,7 +334,12 @@ impl Session {
         }
     }
 
-    fn write_status_response(&mut self, name: &MailboxName, items: &[StatusItem], st: &MailboxStatus) {
+    fn write_status_response(
+        &mut self,
+        name: &MailboxName,
+        items: &[StatusItem],
+        st: &MailboxStatus,
+    ) {
         let mut line = b"* STATUS ".to_vec();
         write_astring(&mut line, encode_mailbox(name.as_str()).as_bytes());
         let parts: Vec<String> = items
@@ -313,23 +371,39 @@ impl Session {
         now: Timestamp,
     ) {
         if message.is_empty() {
-            return write_status(&mut self.out, Some(tag), Status::No, None, "Can't save a zero byte message.");
+            return write_status(
+                &mut self.out,
+                Some(tag),
+                Status::No,
+                None,
+                "Can't save a zero byte message.",
+            );
         }
         if flags.iter().any(|f| matches!(f, Flag::Extension(_))) {
-            return write_status(&mut self.out, Some(tag), Status::Bad, None, "Invalid system flag.");
+            return write_status(
+                &mut self.out,
+                Some(tag),
+                Status::Bad,
+                None,
+                "Invalid system flag.",
+            );
         }
         let flags: Vec<Flag> = flags.into_iter().filter(|f| *f != Flag::Recent).collect();
         // Bare LF is stored as CRLF, as Dovecot does: sizes and sections stay consistent.
-        let raw: Arc<[u8]> = Arc::from(normalize_line_endings(&message).into_owned());
-        let parsed = Arc::new(ParsedMessage::parse(&raw));
         let internal_date = date.unwrap_or_else(|| DateTime::from_unix(now.unix_seconds(), 0));
-        let msg = NewMessage { raw, parsed, flags, internal_date };
+        let msg = NewMessage::from_raw(&message, flags, internal_date);
         match store.append(&self.account_ref(), name, msg).await {
             Ok(a) => {
                 self.store_changed = false;
                 self.sync(store, true).await;
                 let code = format!("APPENDUID {} {}", a.uidvalidity, a.uid);
-                write_status(&mut self.out, Some(tag), Status::Ok, Some(&code), "Append completed.");
+                write_status(
+                    &mut self.out,
+                    Some(tag),
+                    Status::Ok,
+                    Some(&code),
+                    "Append completed.",
+                );
             }
             Err(StoreError::NoSuchMailbox) => write_status(
                 &mut self.out,

@@ -11,7 +11,12 @@ use crate::types::{Flag, SeqBound, SequenceSet, Uid};
 
 impl Session {
     /// Resolves a set against the view, answering `BAD` itself when it is invalid.
-    pub(super) fn resolve_or_bad(&mut self, tag: &str, set: &SequenceSet, uid: bool) -> Option<Vec<usize>> {
+    pub(super) fn resolve_or_bad(
+        &mut self,
+        tag: &str,
+        set: &SequenceSet,
+        uid: bool,
+    ) -> Option<Vec<usize>> {
         let view = self.selected.as_ref()?;
         match view.resolve(set, uid) {
             Ok(v) => Some(v),
@@ -24,7 +29,13 @@ impl Session {
 
     fn refuse_read_only(&mut self, tag: &str) -> bool {
         if self.selected.as_ref().is_some_and(|v| v.read_only) {
-            write_status(&mut self.out, Some(tag), Status::No, Some("READ-ONLY"), "Mailbox is read-only.");
+            write_status(
+                &mut self.out,
+                Some(tag),
+                Status::No,
+                Some("READ-ONLY"),
+                "Mailbox is read-only.",
+            );
             return true;
         }
         false
@@ -43,23 +54,33 @@ impl Session {
         unchanged_since: Option<u64>,
     ) {
         if flags.iter().any(|f| matches!(f, Flag::Extension(_))) {
-            return write_status(&mut self.out, Some(tag), Status::Bad, None, "Invalid system flag.");
+            return write_status(
+                &mut self.out,
+                Some(tag),
+                Status::Bad,
+                None,
+                "Invalid system flag.",
+            );
         }
         if self.refuse_read_only(tag) {
             return;
         }
-        let Some(idx) = self.resolve_or_bad(tag, set, uid) else { return };
+        let Some(idx) = self.resolve_or_bad(tag, set, uid) else {
+            return;
+        };
         let (Some(view), Some(account)) = (self.selected.as_mut(), self.account.as_ref()) else {
             return;
         };
         // \Recent belongs to the server (RFC 3501 §2.3.2): ignored in STORE.
         let flags: Vec<Flag> = flags.into_iter().filter(|f| *f != Flag::Recent).collect();
         let uids: Vec<Uid> = idx.iter().map(|&i| view.messages[i].uid).collect();
-        let (metas, refused) =
-            match store.store_flags(account, view.id, &uids, op, &flags, unchanged_since).await {
-                Ok(r) => r,
-                Err(e) => return self.store_error(tag, &e),
-            };
+        let (metas, refused) = match store
+            .store_flags(account, view.id, &uids, op, &flags, unchanged_since)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return self.store_error(tag, &e),
+        };
         // A new keyword is announced before the FETCH responses that carry it (as Dovecot).
         let mut new_kw = false;
         for f in &flags {
@@ -74,21 +95,42 @@ impl Session {
             write_flags(&mut self.out, &view.keywords, view.read_only);
         }
         for meta in metas {
-            let Some(seq) = view.seq_of(meta.uid) else { continue };
+            let Some(seq) = view.seq_of(meta.uid) else {
+                continue;
+            };
             let shown = view.display_flags(meta.uid, &meta.flags);
             view.messages[seq as usize - 1].flags = meta.flags;
             if !silent {
-                let uid_part = if uid { format!("UID {} ", meta.uid) } else { String::new() };
-                write_untagged(&mut self.out, &format!("{seq} FETCH ({uid_part}FLAGS {shown})"));
+                let uid_part = if uid {
+                    format!("UID {} ", meta.uid)
+                } else {
+                    String::new()
+                };
+                write_untagged(
+                    &mut self.out,
+                    &format!("{seq} FETCH ({uid_part}FLAGS {shown})"),
+                );
             }
         }
         self.store_changed = false;
         self.sync(store, uid).await;
         if refused.is_empty() {
-            write_status(&mut self.out, Some(tag), Status::Ok, None, "Store completed.");
+            write_status(
+                &mut self.out,
+                Some(tag),
+                Status::Ok,
+                None,
+                "Store completed.",
+            );
         } else {
             let code = format!("MODIFIED {}", compact_set(&refused));
-            write_status(&mut self.out, Some(tag), Status::Ok, Some(&code), "Conditional store failed.");
+            write_status(
+                &mut self.out,
+                Some(tag),
+                Status::Ok,
+                Some(&code),
+                "Conditional store failed.",
+            );
         }
     }
 
@@ -205,12 +247,18 @@ impl Session {
         if is_move && self.refuse_read_only(tag) {
             return;
         }
-        let Some(idx) = self.resolve_or_bad(tag, set, uid) else { return };
+        let Some(idx) = self.resolve_or_bad(tag, set, uid) else {
+            return;
+        };
         let (Some(view), Some(account)) = (self.selected.as_ref(), self.account.as_ref()) else {
             return;
         };
         let uids: Vec<Uid> = idx.iter().map(|&i| view.messages[i].uid).collect();
-        let done = if is_move { "Move completed." } else { "Copy completed." };
+        let done = if is_move {
+            "Move completed."
+        } else {
+            "Copy completed."
+        };
         if uids.is_empty() {
             return self.finish(store, tag, true, "No messages found.").await;
         }
@@ -237,7 +285,12 @@ impl Session {
         let code = if src.is_empty() {
             None
         } else {
-            Some(format!("COPYUID {} {} {}", copied.uidvalidity, compact_set(&src), compact_set(&dst)))
+            Some(format!(
+                "COPYUID {} {} {}",
+                copied.uidvalidity,
+                compact_set(&src),
+                compact_set(&dst)
+            ))
         };
         if is_move {
             // RFC 6851: COPYUID goes in an untagged OK before the EXPUNGEs.
@@ -254,7 +307,12 @@ impl Session {
         }
     }
 
-    pub(super) async fn expunge<S: Store>(&mut self, store: &S, tag: &str, uids: Option<SequenceSet>) {
+    pub(super) async fn expunge<S: Store>(
+        &mut self,
+        store: &S,
+        tag: &str,
+        uids: Option<SequenceSet>,
+    ) {
         if self.refuse_read_only(tag) {
             return;
         }
@@ -284,16 +342,24 @@ impl Session {
 fn resolve_saved(key: SearchKey, saved: &[Uid]) -> SearchKey {
     let as_uids = || {
         SearchKey::Uid(SequenceSet::Ranges(
-            saved.iter().map(|&u| (SeqBound::Value(u), SeqBound::Value(u))).collect(),
+            saved
+                .iter()
+                .map(|&u| (SeqBound::Value(u), SeqBound::Value(u)))
+                .collect(),
         ))
     };
     match key {
-        SearchKey::SequenceSet(SequenceSet::Saved) | SearchKey::Uid(SequenceSet::Saved) => as_uids(),
-        SearchKey::Not(k) => SearchKey::Not(Box::new(resolve_saved(*k, saved))),
-        SearchKey::Or(a, b) => {
-            SearchKey::Or(Box::new(resolve_saved(*a, saved)), Box::new(resolve_saved(*b, saved)))
+        SearchKey::SequenceSet(SequenceSet::Saved) | SearchKey::Uid(SequenceSet::Saved) => {
+            as_uids()
         }
-        SearchKey::And(v) => SearchKey::And(v.into_iter().map(|k| resolve_saved(k, saved)).collect()),
+        SearchKey::Not(k) => SearchKey::Not(Box::new(resolve_saved(*k, saved))),
+        SearchKey::Or(a, b) => SearchKey::Or(
+            Box::new(resolve_saved(*a, saved)),
+            Box::new(resolve_saved(*b, saved)),
+        ),
+        SearchKey::And(v) => {
+            SearchKey::And(v.into_iter().map(|k| resolve_saved(k, saved)).collect())
+        }
         other => other,
     }
 }

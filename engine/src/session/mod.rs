@@ -65,7 +65,9 @@ enum Mode {
     /// Waiting for a SASL response line.
     Sasl(auth::SaslExchange),
     /// In IDLE under this tag, waiting for `DONE`.
-    Idle { tag: String },
+    Idle {
+        tag: String,
+    },
 }
 
 /// One client connection.
@@ -168,11 +170,21 @@ impl Session {
             self.config.preauth_timeout_ms
         };
         if now >= self.last_input.plus_millis(limit) {
-            write_status(&mut self.out, None, Status::Bye, None, "Disconnected for inactivity.");
+            write_status(
+                &mut self.out,
+                None,
+                Status::Bye,
+                None,
+                "Disconnected for inactivity.",
+            );
             self.close();
             return;
         }
-        if self.is_idling() && now >= self.last_idle_output.plus_millis(self.config.idle_keepalive_ms)
+        if self.is_idling()
+            && now
+                >= self
+                    .last_idle_output
+                    .plus_millis(self.config.idle_keepalive_ms)
         {
             write_status(&mut self.out, None, Status::Ok, None, "Still here");
             self.last_idle_output = now;
@@ -208,7 +220,12 @@ impl Session {
         };
         let logout = self.last_input.plus_millis(limit);
         if self.is_idling() {
-            Some(logout.min(self.last_idle_output.plus_millis(self.config.idle_keepalive_ms)))
+            Some(
+                logout.min(
+                    self.last_idle_output
+                        .plus_millis(self.config.idle_keepalive_ms),
+                ),
+            )
         } else {
             Some(logout)
         }
@@ -220,10 +237,14 @@ impl Session {
     /// pending mailbox changes. Returns when it needs more input.
     pub async fn process<S: Store>(&mut self, store: &S, now: Timestamp) {
         while !self.is_closed() {
-            let Some(item) = self.decoder.next() else { break };
+            let Some(item) = self.decoder.next() else {
+                break;
+            };
             match item {
                 Decoded::Command(cmd) => self.execute(store, cmd, now).await,
-                Decoded::NeedContinuation => write_continuation(&mut self.out, "Ready for literal data"),
+                Decoded::NeedContinuation => {
+                    write_continuation(&mut self.out, "Ready for literal data")
+                }
                 Decoded::Line(line) => self.handle_line(store, line, now).await,
                 Decoded::Error(err) => self.decode_error(err),
             }
@@ -247,8 +268,18 @@ impl Session {
     }
 
     fn decode_error(&mut self, err: crate::codec::DecodeError) {
-        let (status, code) = err.response();
-        let tag = err.tag.as_deref();
+        let status = match err.outcome() {
+            crate::codec::Outcome::Bad => Status::Bad,
+            crate::codec::Outcome::No => Status::No,
+            crate::codec::Outcome::Bye => Status::Bye,
+        };
+        let code = err.response_code();
+        // A fatal error has no tag to answer: it is an untagged BYE.
+        let tag = if status == Status::Bye {
+            None
+        } else {
+            err.tag.as_deref()
+        };
         write_status(&mut self.out, tag, status, code, &err.message);
         if status == Status::Bye {
             self.close();
@@ -265,9 +296,21 @@ impl Session {
                         self.store_changed = false;
                         self.sync(store, true).await;
                     }
-                    write_status(&mut self.out, Some(&tag), Status::Ok, None, "Idle completed.");
+                    write_status(
+                        &mut self.out,
+                        Some(&tag),
+                        Status::Ok,
+                        None,
+                        "Idle completed.",
+                    );
                 } else {
-                    write_status(&mut self.out, Some(&tag), Status::Bad, None, "Expected DONE.");
+                    write_status(
+                        &mut self.out,
+                        Some(&tag),
+                        Status::Bad,
+                        None,
+                        "Expected DONE.",
+                    );
                 }
                 let _ = now;
             }
@@ -287,6 +330,17 @@ impl Session {
             write_status(&mut self.out, Some(&tag), Status::Bad, None, &why);
             return;
         }
+        // Commands that read message state first catch up with changes made elsewhere, so
+        // their answers are current (EXPUNGE only where the command allows it).
+        if let CommandBody::Fetch { uid, .. }
+        | CommandBody::Search { uid, .. }
+        | CommandBody::Store { uid, .. }
+        | CommandBody::Copy { uid, .. }
+        | CommandBody::Move { uid, .. } = &body
+        {
+            let allow_expunge = *uid;
+            self.sync(store, allow_expunge).await;
+        }
         match body {
             CommandBody::Capability => {
                 let caps = if self.account.is_some() {
@@ -295,13 +349,20 @@ impl Session {
                     self.config.pre_auth_capabilities()
                 };
                 crate::response::write_untagged(&mut self.out, &format!("CAPABILITY {caps}"));
-                self.finish(store, &tag, true, "Capability completed.").await;
+                self.finish(store, &tag, true, "Capability completed.")
+                    .await;
             }
             CommandBody::Noop => self.finish(store, &tag, true, "NOOP completed.").await,
             CommandBody::Check => self.finish(store, &tag, true, "Check completed.").await,
             CommandBody::Logout => {
                 write_status(&mut self.out, None, Status::Bye, None, "Logging out");
-                write_status(&mut self.out, Some(&tag), Status::Ok, None, "Logout completed.");
+                write_status(
+                    &mut self.out,
+                    Some(&tag),
+                    Status::Ok,
+                    None,
+                    "Logout completed.",
+                );
                 self.close();
             }
             CommandBody::Id(params) => {
@@ -329,10 +390,22 @@ impl Session {
             }
             CommandBody::StartTls => {
                 if self.config.tls_active || !self.config.starttls_available {
-                    write_status(&mut self.out, Some(&tag), Status::Bad, None, "TLS is not available here.");
+                    write_status(
+                        &mut self.out,
+                        Some(&tag),
+                        Status::Bad,
+                        None,
+                        "TLS is not available here.",
+                    );
                     return;
                 }
-                write_status(&mut self.out, Some(&tag), Status::Ok, None, "Begin TLS negotiation now.");
+                write_status(
+                    &mut self.out,
+                    Some(&tag),
+                    Status::Ok,
+                    None,
+                    "Begin TLS negotiation now.",
+                );
                 // Anything the client pipelined after STARTTLS was sent in the clear and
                 // must not be executed (RFC 9051 §6.2.1).
                 self.decoder.discard_buffered();
@@ -353,46 +426,80 @@ impl Session {
             }
             CommandBody::Select { mailbox, .. } => self.select(store, &tag, &mailbox, false).await,
             CommandBody::Examine { mailbox, .. } => self.select(store, &tag, &mailbox, true).await,
-            CommandBody::Create { mailbox, special_use } => {
-                self.create(store, &tag, &mailbox, &special_use).await
-            }
+            CommandBody::Create {
+                mailbox,
+                special_use,
+            } => self.create(store, &tag, &mailbox, &special_use).await,
             CommandBody::Delete { mailbox } => self.delete(store, &tag, &mailbox).await,
             CommandBody::Rename { from, to } => self.rename(store, &tag, &from, &to).await,
             CommandBody::Subscribe { mailbox } => self.subscribe(store, &tag, &mailbox, true).await,
             CommandBody::Unsubscribe { mailbox } => {
                 self.subscribe(store, &tag, &mailbox, false).await
             }
-            CommandBody::List { reference, patterns, select_options, return_options, return_status } => {
-                let opts = mailboxes::ListOptions::new(select_options, return_options, return_status);
-                self.list(store, &tag, &reference, &patterns, opts, false).await
+            CommandBody::List {
+                reference,
+                patterns,
+                select_options,
+                return_options,
+                return_status,
+            } => {
+                let opts =
+                    mailboxes::ListOptions::new(select_options, return_options, return_status);
+                self.list(store, &tag, &reference, &patterns, opts, false)
+                    .await
             }
             CommandBody::Lsub { reference, pattern } => {
                 let opts = mailboxes::ListOptions::lsub();
-                self.list(store, &tag, &reference, &[pattern], opts, true).await
+                self.list(store, &tag, &reference, &[pattern], opts, true)
+                    .await
             }
             CommandBody::Namespace => {
                 crate::response::write_untagged(&mut self.out, "NAMESPACE ((\"\" \"/\")) NIL NIL");
                 self.finish(store, &tag, true, "Namespace completed.").await;
             }
-            CommandBody::Status { mailbox, items } => self.status(store, &tag, &mailbox, &items).await,
-            CommandBody::Append { mailbox, flags, date, message, .. } => {
-                self.append(store, &tag, &mailbox, flags, date, message, now).await
+            CommandBody::Status { mailbox, items } => {
+                self.status(store, &tag, &mailbox, &items).await
+            }
+            CommandBody::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+                ..
+            } => {
+                self.append(store, &tag, &mailbox, flags, date, message, now)
+                    .await
             }
             CommandBody::Close => self.close_mailbox(store, &tag, true).await,
             CommandBody::Unselect => self.close_mailbox(store, &tag, false).await,
             CommandBody::Expunge { uids } => self.expunge(store, &tag, uids).await,
-            CommandBody::Search { uid, charset, criteria, ret } => {
-                self.search(store, &tag, uid, charset, criteria, ret).await
-            }
-            CommandBody::Fetch { uid, set, attrs, .. } => self.fetch(store, &tag, uid, &set, &attrs).await,
-            CommandBody::Store { uid, set, op, silent, flags, unchanged_since } => {
-                self.store_flags(store, &tag, uid, &set, op, silent, flags, unchanged_since).await
+            CommandBody::Search {
+                uid,
+                charset,
+                criteria,
+                ret,
+            } => self.search(store, &tag, uid, charset, criteria, ret).await,
+            CommandBody::Fetch {
+                uid, set, attrs, ..
+            } => self.fetch(store, &tag, uid, &set, &attrs).await,
+            CommandBody::Store {
+                uid,
+                set,
+                op,
+                silent,
+                flags,
+                unchanged_since,
+            } => {
+                self.store_flags(store, &tag, uid, &set, op, silent, flags, unchanged_since)
+                    .await
             }
             CommandBody::Copy { uid, set, mailbox } => {
-                self.copy_or_move(store, &tag, uid, &set, &mailbox, false).await
+                self.copy_or_move(store, &tag, uid, &set, &mailbox, false)
+                    .await
             }
             CommandBody::Move { uid, set, mailbox } => {
-                self.copy_or_move(store, &tag, uid, &set, &mailbox, true).await
+                self.copy_or_move(store, &tag, uid, &set, &mailbox, true)
+                    .await
             }
         }
     }
@@ -403,20 +510,40 @@ impl Session {
         let ok = match body {
             Capability | Noop | Logout | Id(_) => true,
             StartTls | Login { .. } | Authenticate { .. } => self.state == State::NotAuthenticated,
-            Enable(_) | Select { .. } | Examine { .. } | Create { .. } | Delete { .. }
-            | Rename { .. } | Subscribe { .. } | Unsubscribe { .. } | List { .. } | Lsub { .. }
-            | Namespace | Status { .. } | Append { .. } | Idle => {
+            Enable(_)
+            | Select { .. }
+            | Examine { .. }
+            | Create { .. }
+            | Delete { .. }
+            | Rename { .. }
+            | Subscribe { .. }
+            | Unsubscribe { .. }
+            | List { .. }
+            | Lsub { .. }
+            | Namespace
+            | Status { .. }
+            | Append { .. }
+            | Idle => {
                 matches!(self.state, State::Authenticated | State::Selected)
             }
-            Check | Close | Unselect | Expunge { .. } | Search { .. } | Fetch { .. }
-            | Store { .. } | Copy { .. } | Move { .. } => self.state == State::Selected,
+            Check
+            | Close
+            | Unselect
+            | Expunge { .. }
+            | Search { .. }
+            | Fetch { .. }
+            | Store { .. }
+            | Copy { .. }
+            | Move { .. } => self.state == State::Selected,
         };
         if ok {
             return Ok(());
         }
         Err(match self.state {
             State::NotAuthenticated => format!("{} needs authentication first.", body.name()),
-            State::Authenticated if matches!(body, StartTls | Login { .. } | Authenticate { .. }) => {
+            State::Authenticated
+                if matches!(body, StartTls | Login { .. } | Authenticate { .. }) =>
+            {
                 "Already authenticated.".to_string()
             }
             State::Selected => "Already authenticated.".to_string(),

@@ -46,7 +46,10 @@ impl SelectedView {
             messages: snap
                 .messages
                 .into_iter()
-                .map(|m| ViewMessage { uid: m.uid, flags: m.flags })
+                .map(|m| ViewMessage {
+                    uid: m.uid,
+                    flags: m.flags,
+                })
                 .collect(),
             recent: HashSet::new(),
             keywords: snap.keywords,
@@ -57,7 +60,10 @@ impl SelectedView {
 
     /// Sequence number of a UID.
     pub fn seq_of(&self, uid: Uid) -> Option<u32> {
-        self.messages.binary_search_by_key(&uid, |m| m.uid).ok().map(|i| i as u32 + 1)
+        self.messages
+            .binary_search_by_key(&uid, |m| m.uid)
+            .ok()
+            .map(|i| i as u32 + 1)
     }
 
     pub fn exists(&self) -> u32 {
@@ -65,7 +71,10 @@ impl SelectedView {
     }
 
     pub fn recent_count(&self) -> u32 {
-        self.messages.iter().filter(|m| self.recent.contains(&m.uid)).count() as u32
+        self.messages
+            .iter()
+            .filter(|m| self.recent.contains(&m.uid))
+            .count() as u32
     }
 
     /// The FLAGS list to show for a message: stored system flags, `\Recent`, then keywords
@@ -80,7 +89,10 @@ impl SelectedView {
             parts.push("\\Recent");
         }
         parts.extend(
-            flags.iter().filter(|f| matches!(f, Flag::Keyword(_) | Flag::Extension(_))).map(|f| f.as_str()),
+            flags
+                .iter()
+                .filter(|f| matches!(f, Flag::Keyword(_) | Flag::Extension(_)))
+                .map(|f| f.as_str()),
         );
         format!("({})", parts.join(" "))
     }
@@ -153,8 +165,18 @@ pub(super) fn write_flags(out: &mut Vec<u8>, keywords: &[String], read_only: boo
         flags.push_str(k);
     }
     write_untagged(out, &format!("FLAGS ({flags})"));
-    let perm = if read_only { String::new() } else { format!("{flags} \\*") };
-    write_status(out, None, Status::Ok, Some(&format!("PERMANENTFLAGS ({perm})")), "Flags permitted.");
+    let perm = if read_only {
+        String::new()
+    } else {
+        format!("{flags} \\*")
+    };
+    write_status(
+        out,
+        None,
+        Status::Ok,
+        Some(&format!("PERMANENTFLAGS ({perm})")),
+        "Flags permitted.",
+    );
 }
 
 impl Session {
@@ -167,7 +189,13 @@ impl Session {
         let changes = match store.changes_since(account, view.id, view.modseq).await {
             Ok(c) => c,
             Err(StoreError::NoSuchMailbox) => {
-                write_status(&mut self.out, None, Status::Bye, None, "Selected mailbox was deleted, have to disconnect.");
+                write_status(
+                    &mut self.out,
+                    None,
+                    Status::Bye,
+                    None,
+                    "Selected mailbox was deleted, have to disconnect.",
+                );
                 self.close();
                 return;
             }
@@ -210,7 +238,10 @@ impl Session {
                     let idx = seq as usize - 1;
                     if view.messages[idx].flags != flags {
                         let shown = view.display_flags(uid, &flags);
-                        write_untagged(&mut self.out, &format!("{seq} FETCH (UID {uid} FLAGS {shown})"));
+                        write_untagged(
+                            &mut self.out,
+                            &format!("{seq} FETCH (UID {uid} FLAGS {shown})"),
+                        );
                         view.messages[idx].flags = flags;
                     }
                 }

@@ -124,6 +124,21 @@ pub struct NewMessage {
     pub internal_date: DateTime,
 }
 
+impl NewMessage {
+    /// Prepares raw bytes for storage the one way every entry point (APPEND, LMTP, import)
+    /// must: bare LF becomes CRLF (as Dovecot stores it), then the structure is parsed once.
+    pub fn from_raw(raw: &[u8], flags: Vec<Flag>, internal_date: DateTime) -> NewMessage {
+        let raw: Arc<[u8]> = Arc::from(crate::mime::normalize_line_endings(raw).into_owned());
+        let parsed = Arc::new(ParsedMessage::parse(&raw));
+        NewMessage {
+            raw,
+            parsed,
+            flags,
+            internal_date,
+        }
+    }
+}
+
 /// Where an APPEND went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {

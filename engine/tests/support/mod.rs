@@ -15,9 +15,18 @@ pub fn store_with(users: &[(&str, &str)]) -> MemoryStore {
 }
 
 /// Appends `msg` to `mailbox` through a throwaway logged-in connection.
-pub fn append(h: &mut Harness<MemoryStore>, user: &str, pass: &str, mailbox: &str, flags: &str, msg: &[u8]) {
+pub fn append(
+    h: &mut Harness<MemoryStore>,
+    user: &str,
+    pass: &str,
+    mailbox: &str,
+    flags: &str,
+    msg: &[u8],
+) {
     let (c, _) = h.connect();
-    assert!(h.send(c, format!("x1 LOGIN {user} {pass}\r\n")).starts_with("x1 OK"));
+    assert!(h
+        .send(c, format!("x1 LOGIN {user} {pass}\r\n"))
+        .starts_with("x1 OK"));
     let mut cmd = format!("x2 APPEND {mailbox} ({flags}) {{{}+}}\r\n", msg.len()).into_bytes();
     cmd.extend_from_slice(msg);
     cmd.extend_from_slice(b"\r\n");
@@ -38,7 +47,10 @@ pub fn expect(output: &str, expected: &[&str]) {
         expected.join("\n")
     );
     for (got, want) in lines.iter().zip(expected) {
-        assert!(line_matches(got, want), "line differs\n  got:  {got}\n  want: {want}\n--- whole output:\n{output}");
+        assert!(
+            line_matches(got, want),
+            "line differs\n  got:  {got}\n  want: {want}\n--- whole output:\n{output}"
+        );
     }
 }
 
@@ -57,7 +69,9 @@ fn line_matches(got: &str, want: &str) -> bool {
 /// Minimal matcher for `<n>` (digits) and `<any>` (anything) placeholders.
 fn glob(pattern: &str, text: &str) -> bool {
     if let Some(rest) = pattern.strip_prefix("<any>") {
-        return (0..=text.len()).filter(|&i| text.is_char_boundary(i)).any(|i| glob(rest, &text[i..]));
+        return (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .any(|i| glob(rest, &text[i..]));
     }
     if let Some(rest) = pattern.strip_prefix("<n>") {
         let digits = text.bytes().take_while(u8::is_ascii_digit).count();

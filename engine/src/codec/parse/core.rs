@@ -1,0 +1,705 @@
+//! Grammar primitives every command uses (RFC 9051 §9): the error type, SP and CRLF, atoms,
+//! strings and literals, numbers, sequence sets, dates, flags and mailbox names.
+
+use std::borrow::Cow;
+
+use nom::bytes::complete::take_while1;
+use nom::error::{ErrorKind, ParseError};
+use nom::{Err, IResult};
+
+use crate::codec::utf7::decode_mailbox;
+use crate::command::MailboxName;
+use crate::types::{Date, DateTime, Flag, SeqBound, SequenceSet};
+
+/// A parser result over the bytes of one complete command.
+pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, PError>;
+
+/// What kind of failure a [`PError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PErrorKind {
+    /// Not the grammar.
+    Syntax,
+    /// Search keys nested deeper than the limit.
+    TooDeep,
+    /// The input ended inside a literal's data: only happens when checking the prefix of a
+    /// command up to a synchronizing literal, where it means "so far, so good".
+    LiteralData,
+}
+
+/// A parse error: where (as bytes left to parse, so the furthest error has the fewest) and
+/// what was expected there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PError {
+    pub remaining: usize,
+    pub expected: Cow<'static, str>,
+    pub kind: PErrorKind,
+}
+
+impl PError {
+    pub fn new(at: &[u8], expected: impl Into<Cow<'static, str>>) -> PError {
+        PError {
+            remaining: at.len(),
+            expected: expected.into(),
+            kind: PErrorKind::Syntax,
+        }
+    }
+}
+
+impl<'a> ParseError<&'a [u8]> for PError {
+    fn from_error_kind(input: &'a [u8], kind: ErrorKind) -> Self {
+        PError::new(
+            input,
+            match kind {
+                ErrorKind::Digit => "a number",
+                ErrorKind::Char => "a delimiter",
+                _ => "valid syntax",
+            },
+        )
+    }
+    fn append(_: &'a [u8], _: ErrorKind, other: Self) -> Self {
+        other
+    }
+    /// Between alternatives, keep the error that got furthest into the input.
+    fn or(self, other: Self) -> Self {
+        if other.remaining < self.remaining {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// A recoverable error (alternatives may still match) at `at`.
+pub(crate) fn error<T>(at: &[u8], expected: impl Into<Cow<'static, str>>) -> PResult<'_, T> {
+    Err(Err::Error(PError::new(at, expected)))
+}
+
+/// An unrecoverable error at `at`: the input is recognised but invalid.
+pub(crate) fn failure<T>(at: &[u8], expected: impl Into<Cow<'static, str>>) -> PResult<'_, T> {
+    Err(Err::Failure(PError::new(at, expected)))
+}
+
+/// Runs `p`; if it fails without getting past its first byte, says `what` was expected.
+pub(crate) fn expect<'a, T>(
+    what: &'static str,
+    mut p: impl FnMut(&'a [u8]) -> PResult<'a, T>,
+) -> impl FnMut(&'a [u8]) -> PResult<'a, T> {
+    move |i: &'a [u8]| match p(i) {
+        Err(Err::Error(e)) if e.remaining >= i.len() => error(i, what),
+        other => other,
+    }
+}
+
+/// `ATOM-CHAR`: any CHAR except atom-specials (`(){ %*"\]`, SP and CTLs).
+pub(crate) fn is_atom_char(b: u8) -> bool {
+    matches!(b, 0x21..=0x7e) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
+/// `ASTRING-CHAR`: `ATOM-CHAR` or `]`.
+pub(crate) fn is_astring_char(b: u8) -> bool {
+    is_atom_char(b) || b == b']'
+}
+
+/// A `tag` character: any `ASTRING-CHAR` except `+`.
+pub(crate) fn is_tag_char(b: u8) -> bool {
+    is_astring_char(b) && b != b'+'
+}
+
+/// `list-char`: `ASTRING-CHAR` or a wildcard.
+fn is_list_char(b: u8) -> bool {
+    is_astring_char(b) || b == b'%' || b == b'*'
+}
+
+/// Consumes one byte `c`.
+pub(crate) fn byte(c: u8, what: &'static str) -> impl Fn(&[u8]) -> PResult<'_, ()> {
+    move |i: &[u8]| match i.first() {
+        Some(&b) if b == c => Ok((&i[1..], ())),
+        _ => error(i, what),
+    }
+}
+
+pub(crate) fn sp(i: &[u8]) -> PResult<'_, ()> {
+    byte(b' ', "SP")(i)
+}
+
+pub(crate) fn open_paren(i: &[u8]) -> PResult<'_, ()> {
+    byte(b'(', "\"(\"")(i)
+}
+
+/// The end of a line: CRLF. A bare LF is refused: accepting it would also accept a literal
+/// whose announced size is one too large (its data would silently gain the CR).
+pub(crate) fn crlf(i: &[u8]) -> PResult<'_, ()> {
+    match i.strip_prefix(b"\r\n") {
+        Some(rest) => Ok((rest, ())),
+        None => error(i, "CRLF"),
+    }
+}
+
+/// `atom`.
+pub(crate) fn atom(i: &[u8]) -> PResult<'_, &[u8]> {
+    expect("atom", take_while1(is_atom_char))(i)
+}
+
+/// An atom used as a keyword, upper-cased (keywords are case-insensitive).
+pub(crate) fn keyword(i: &[u8]) -> PResult<'_, String> {
+    let (rest, a) = atom(i)?;
+    Ok((rest, ascii_upper(a)))
+}
+
+/// Upper-cases ASCII bytes into a `String` (atoms are ASCII).
+pub(crate) fn ascii_upper(a: &[u8]) -> String {
+    a.iter().map(|&b| b.to_ascii_uppercase() as char).collect()
+}
+
+/// A lossless `String` from ASCII bytes.
+pub(crate) fn ascii_string(a: &[u8]) -> String {
+    a.iter().map(|&b| b as char).collect()
+}
+
+/// `quoted`: `"..."` with `\"` and `\\` escapes. 8-bit bytes must form UTF-8 (RFC 9051
+/// `UTF8-2`..`UTF8-4`); CR, LF and NUL are not allowed.
+pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
+    if i.first() != Some(&b'"') {
+        return error(i, "quoted string");
+    }
+    let mut owned: Option<Vec<u8>> = None;
+    let mut j = 1;
+    loop {
+        match i.get(j) {
+            Some(b'"') => {
+                let value = match owned {
+                    Some(v) => Cow::Owned(v),
+                    None => Cow::Borrowed(&i[1..j]),
+                };
+                if std::str::from_utf8(&value).is_err() {
+                    return failure(
+                        i,
+                        "UTF-8 in a quoted string (send other bytes as a literal)",
+                    );
+                }
+                return Ok((&i[j + 1..], value));
+            }
+            Some(b'\\') => match i.get(j + 1) {
+                Some(&c @ (b'"' | b'\\')) => {
+                    owned.get_or_insert_with(|| i[1..j].to_vec()).push(c);
+                    j += 2;
+                }
+                _ => {
+                    return failure(
+                        &i[j..],
+                        "\\\" or \\\\ (only quotes and backslashes can be escaped)",
+                    )
+                }
+            },
+            None | Some(b'\r' | b'\n') => return failure(&i[j..], "closing quote"),
+            Some(0) => return failure(&i[j..], "no NUL in a quoted string"),
+            Some(&c) => {
+                if let Some(v) = owned.as_mut() {
+                    v.push(c);
+                }
+                j += 1;
+            }
+        }
+    }
+}
+
+/// `literal` (`{n}` or `{n+}`) or, when `allow8`, `literal8` (`~{n}`). Returns the data and
+/// whether it was a literal8. When the input ends before the data does, fails with
+/// [`PErrorKind::LiteralData`].
+pub(crate) fn literal_any(i: &[u8], allow8: bool) -> PResult<'_, (&[u8], bool)> {
+    let (rest, is8) = match i {
+        [b'~', b'{', ..] if allow8 => (&i[2..], true),
+        [b'~', b'{', ..] => {
+            return failure(i, "literal (literal8 is only allowed for APPEND's message)")
+        }
+        [b'{', ..] => (&i[1..], false),
+        _ => return error(i, "literal"),
+    };
+    let (rest, len) = number64(rest)?;
+    let rest = rest.strip_prefix(b"+").unwrap_or(rest);
+    let (rest, _) = byte(b'}', "\"}\"")(rest)?;
+    let (rest, _) = crlf(rest)?;
+    let Ok(len) = usize::try_from(len) else {
+        return failure(i, "literal size");
+    };
+    if rest.len() < len {
+        return Err(Err::Failure(PError {
+            remaining: rest.len(),
+            expected: "literal data".into(),
+            kind: PErrorKind::LiteralData,
+        }));
+    }
+    let (data, rest) = rest.split_at(len);
+    if !is8 && data.contains(&0) {
+        return failure(
+            i,
+            "literal without NUL (send binary data as a ~{n} literal8)",
+        );
+    }
+    Ok((rest, (data, is8)))
+}
+
+/// `literal`.
+pub(crate) fn literal(i: &[u8]) -> PResult<'_, &[u8]> {
+    let (rest, (data, _)) = literal_any(i, false)?;
+    Ok((rest, data))
+}
+
+/// `string`: quoted or literal.
+pub(crate) fn string(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
+    match i {
+        [b'"', ..] => quoted(i),
+        [b'{', ..] | [b'~', b'{', ..] => literal(i).map(|(r, d)| (r, Cow::Borrowed(d))),
+        _ => error(i, "string"),
+    }
+}
+
+/// `astring`: `1*ASTRING-CHAR` or a string.
+pub(crate) fn astring(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
+    match i {
+        [b'"' | b'{', ..] | [b'~', b'{', ..] => string(i),
+        _ => {
+            let (rest, a) = expect("astring", take_while1(is_astring_char))(i)?;
+            Ok((rest, Cow::Borrowed(a)))
+        }
+    }
+}
+
+/// `nstring`: `NIL` or a string.
+pub(crate) fn nstring(i: &[u8]) -> PResult<'_, Option<Cow<'_, [u8]>>> {
+    if i.len() >= 3
+        && i[..3].eq_ignore_ascii_case(b"NIL")
+        && !i.get(3).is_some_and(|&b| is_atom_char(b))
+    {
+        return Ok((&i[3..], None));
+    }
+    let (rest, s) = expect("string or NIL", string)(i)?;
+    Ok((rest, Some(s)))
+}
+
+/// An astring as UTF-8 text; other bytes are a syntax error.
+pub(crate) fn astring_utf8(i: &[u8]) -> PResult<'_, String> {
+    let (rest, s) = astring(i)?;
+    match String::from_utf8(s.into_owned()) {
+        Ok(s) => Ok((rest, s)),
+        Err(_) => failure(i, "UTF-8 text"),
+    }
+}
+
+fn digits(i: &[u8]) -> PResult<'_, &[u8]> {
+    expect("number", take_while1(|b: u8| b.is_ascii_digit()))(i)
+}
+
+fn parse_digits(d: &[u8]) -> Option<u64> {
+    d.iter().try_fold(0u64, |acc, &b| {
+        acc.checked_mul(10)?.checked_add((b - b'0') as u64)
+    })
+}
+
+/// `number`: a 32-bit unsigned number.
+pub(crate) fn number(i: &[u8]) -> PResult<'_, u32> {
+    let (rest, d) = digits(i)?;
+    match parse_digits(d).and_then(|n| u32::try_from(n).ok()) {
+        Some(n) => Ok((rest, n)),
+        None => failure(i, "number at most 4294967295"),
+    }
+}
+
+/// `number64`: a 63-bit unsigned number.
+pub(crate) fn number64(i: &[u8]) -> PResult<'_, u64> {
+    let (rest, d) = digits(i)?;
+    match parse_digits(d).filter(|&n| n <= i64::MAX as u64) {
+        Some(n) => Ok((rest, n)),
+        None => failure(i, "number at most 9223372036854775807"),
+    }
+}
+
+/// `nz-number`: a non-zero 32-bit number without leading zeros.
+pub(crate) fn nz_number(i: &[u8]) -> PResult<'_, u32> {
+    match i.first() {
+        Some(b'1'..=b'9') => number(i),
+        Some(b'0') => failure(i, "non-zero number"),
+        _ => error(i, "non-zero number"),
+    }
+}
+
+/// `mod-sequence-value` (non-zero) or, when `zero_ok`, `mod-sequence-valzer`.
+pub(crate) fn mod_sequence(i: &[u8], zero_ok: bool) -> PResult<'_, u64> {
+    let (rest, n) = number64(i)?;
+    if n == 0 && !zero_ok {
+        return failure(i, "non-zero mod-sequence");
+    }
+    Ok((rest, n))
+}
+
+/// `seq-number`: a non-zero number or `*`.
+fn seq_number(i: &[u8]) -> PResult<'_, SeqBound> {
+    if let Some(rest) = i.strip_prefix(b"*") {
+        return Ok((rest, SeqBound::Star));
+    }
+    let (rest, n) = expect("sequence number or *", nz_number)(i)?;
+    Ok((rest, SeqBound::Value(n)))
+}
+
+/// `sequence-set`: ranges and numbers separated by commas, or `$` (RFC 5182).
+pub(crate) fn sequence_set(i: &[u8]) -> PResult<'_, SequenceSet> {
+    if let Some(rest) = i.strip_prefix(b"$") {
+        return Ok((rest, SequenceSet::Saved));
+    }
+    let mut ranges = Vec::new();
+    let mut rest = i;
+    loop {
+        let (r, a) = expect("sequence set", seq_number)(rest)?;
+        let (r, b) = match r.strip_prefix(b":") {
+            Some(r) => seq_number(r)?,
+            None => (r, a),
+        };
+        ranges.push((a, b));
+        match r.strip_prefix(b",") {
+            Some(r) => rest = r,
+            None => return Ok((r, SequenceSet::Ranges(ranges))),
+        }
+    }
+}
+
+fn month(i: &[u8]) -> PResult<'_, u8> {
+    let Some(m) = i.get(..3) else {
+        return error(i, "month");
+    };
+    match crate::types::MONTHS
+        .iter()
+        .position(|name| name.as_bytes().eq_ignore_ascii_case(m))
+    {
+        Some(n) => Ok((&i[3..], n as u8 + 1)),
+        None => error(i, "month (Jan, Feb, ...)"),
+    }
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// `n` decimal digits exactly.
+fn fixed_digits(i: &[u8], n: usize) -> PResult<'_, u32> {
+    match i.get(..n) {
+        Some(d) if d.iter().all(u8::is_ascii_digit) => Ok((
+            &i[n..],
+            d.iter().fold(0, |acc, &b| acc * 10 + (b - b'0') as u32),
+        )),
+        _ => error(i, "digits"),
+    }
+}
+
+/// `-month-year` after the day, validated against the calendar.
+fn month_year<'a>(i: &'a [u8], day: u32, start: &'a [u8]) -> PResult<'a, Date> {
+    let (i, _) = byte(b'-', "\"-\"")(i)?;
+    let (i, month) = month(i)?;
+    let (i, _) = byte(b'-', "\"-\"")(i)?;
+    let (i, year) = expect("4-digit year", |i| fixed_digits(i, 4))(i)?;
+    let year = year as u16;
+    if day == 0 || day > days_in_month(year, month) as u32 {
+        return failure(start, "a day that exists in that month");
+    }
+    Ok((
+        i,
+        Date {
+            year,
+            month,
+            day: day as u8,
+        },
+    ))
+}
+
+/// `date-text`: `1-Feb-1994` (day of one or two digits).
+fn date_text(i: &[u8]) -> PResult<'_, Date> {
+    let (rest, day) = match fixed_digits(i, 2) {
+        Ok(r) => r,
+        Err(_) => expect("date (d-Mon-yyyy)", |i| fixed_digits(i, 1))(i)?,
+    };
+    month_year(rest, day, i)
+}
+
+/// `date`: `date-text`, optionally in double quotes.
+pub(crate) fn date(i: &[u8]) -> PResult<'_, Date> {
+    match i.strip_prefix(b"\"") {
+        Some(rest) => {
+            let (rest, d) = date_text(rest)?;
+            let (rest, _) = byte(b'"', "closing quote")(rest)?;
+            Ok((rest, d))
+        }
+        None => date_text(i),
+    }
+}
+
+/// `date-time`: `"17-Jul-1996 02:44:25 -0700"`. The day may be two digits, a space and a
+/// digit (`" 7"`), or (leniently) one digit.
+pub(crate) fn date_time(i: &[u8]) -> PResult<'_, DateTime> {
+    let start = i;
+    let (i, _) = byte(b'"', "date-time in quotes")(i)?;
+    let (rest, day) = if let Some(r) = i.strip_prefix(b" ") {
+        fixed_digits(r, 1)?
+    } else if let Ok(r) = fixed_digits(i, 2) {
+        r
+    } else {
+        expect("day", |i| fixed_digits(i, 1))(i)?
+    };
+    let (i, date) = month_year(rest, day, start)?;
+    let (i, _) = sp(i)?;
+    let (i, hour) = fixed_digits(i, 2)?;
+    let (i, _) = byte(b':', "\":\"")(i)?;
+    let (i, minute) = fixed_digits(i, 2)?;
+    let (i, _) = byte(b':', "\":\"")(i)?;
+    let (i, second) = fixed_digits(i, 2)?;
+    let (i, _) = sp(i)?;
+    let (i, sign) = match i.first() {
+        Some(b'+') => (&i[1..], 1i16),
+        Some(b'-') => (&i[1..], -1i16),
+        _ => return error(i, "zone (+hhmm or -hhmm)"),
+    };
+    let (i, zh) = fixed_digits(i, 2)?;
+    let (i, zm) = fixed_digits(i, 2)?;
+    let (i, _) = byte(b'"', "closing quote")(i)?;
+    if hour > 23 || minute > 59 || second > 60 || zm > 59 {
+        return failure(start, "a valid time and zone");
+    }
+    Ok((
+        i,
+        DateTime {
+            date,
+            hour: hour as u8,
+            minute: minute as u8,
+            second: second as u8,
+            zone_minutes: sign * (zh * 60 + zm) as i16,
+        },
+    ))
+}
+
+/// `flag`: a system flag, `\Extension` or a keyword atom. `\Recent` cannot be set by a
+/// client (RFC 3501 §2.3.2) and is refused; `\*` is not a flag.
+pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
+    let (rest, backslash) = match i.strip_prefix(b"\\") {
+        Some(r) => (r, true),
+        None => (i, false),
+    };
+    let (rest, a) = expect("flag", take_while1(is_atom_char))(rest)?;
+    let name = ascii_string(a);
+    if !backslash {
+        return Ok((rest, Flag::Keyword(name)));
+    }
+    let flag = Flag::from_atom(&format!("\\{name}"));
+    if flag == Flag::Recent {
+        return failure(i, "a flag other than \\Recent (it cannot be set)");
+    }
+    Ok((rest, flag))
+}
+
+/// `flag-list`: `(` [flag *(SP flag)] `)`.
+pub(crate) fn flag_list(i: &[u8]) -> PResult<'_, Vec<Flag>> {
+    paren_list(i, 0, flag)
+}
+
+/// `"(" item *(SP item) ")"` with at least `min` items (0 or 1).
+pub(crate) fn paren_list<'a, T>(
+    i: &'a [u8],
+    min: usize,
+    mut item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
+) -> PResult<'a, Vec<T>> {
+    let (mut i, _) = open_paren(i)?;
+    let mut items = Vec::new();
+    if min == 0 {
+        if let Some(rest) = i.strip_prefix(b")") {
+            return Ok((rest, items));
+        }
+    }
+    loop {
+        let (rest, it) = item(i)?;
+        items.push(it);
+        if let Some(rest) = rest.strip_prefix(b")") {
+            return Ok((rest, items));
+        }
+        let (rest, _) = match sp(rest) {
+            Ok(r) => r,
+            Err(_) => return error(rest, "SP or \")\""),
+        };
+        i = rest;
+    }
+}
+
+/// `mailbox`: an astring in modified UTF-7; `INBOX` in any case is normalised.
+pub(crate) fn mailbox(i: &[u8]) -> PResult<'_, MailboxName> {
+    let (rest, s) = expect("mailbox name", astring)(i)?;
+    match decode_mailbox(&s) {
+        Ok(name) => Ok((rest, MailboxName::new(name))),
+        Err(e) => failure(i, format!("mailbox name in modified UTF-7 ({e})")),
+    }
+}
+
+/// A mailbox name or reference decoded from modified UTF-7, without INBOX normalisation.
+pub(crate) fn mailbox_text(i: &[u8]) -> PResult<'_, String> {
+    let (rest, s) = expect("mailbox name", astring)(i)?;
+    match decode_mailbox(&s) {
+        Ok(name) => Ok((rest, name)),
+        Err(e) => failure(i, format!("mailbox name in modified UTF-7 ({e})")),
+    }
+}
+
+/// `list-mailbox`: a pattern (`%` and `*` are wildcards) in modified UTF-7.
+pub(crate) fn list_mailbox(i: &[u8]) -> PResult<'_, String> {
+    let (rest, s) = match i {
+        [b'"' | b'{', ..] | [b'~', b'{', ..] => string(i)?,
+        _ => {
+            let (r, a) = expect("mailbox pattern", take_while1(is_list_char))(i)?;
+            (r, Cow::Borrowed(a))
+        }
+    };
+    match decode_mailbox(&s) {
+        Ok(name) => Ok((rest, name)),
+        Err(e) => failure(i, format!("mailbox pattern in modified UTF-7 ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok<T>(r: PResult<'_, T>) -> T {
+        match r {
+            Ok((rest, v)) => {
+                assert!(
+                    rest.is_empty(),
+                    "left over: {:?}",
+                    String::from_utf8_lossy(rest)
+                );
+                v
+            }
+            Err(e) => panic!("parse failed: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(&*ok(astring(b"foo")), b"foo");
+        assert_eq!(&*ok(astring(b"fo]o")), b"fo]o");
+        assert_eq!(&*ok(astring(b"\"a \\\"b\\\\ c\"")), b"a \"b\\ c");
+        assert_eq!(&*ok(astring(b"{3}\r\nx y")), b"x y");
+        assert_eq!(&*ok(astring(b"{3+}\r\nx y")), b"x y");
+        assert_eq!(&*ok(astring(b"\"\"")), b"");
+        assert_eq!(
+            &*ok(astring("\"caf\u{e9}\"".as_bytes())),
+            "caf\u{e9}".as_bytes()
+        );
+        assert!(astring(b"\"a\\b\"").is_err(), "only \\\" and \\\\ escapes");
+        assert!(astring(b"\"ab").is_err());
+        assert!(astring(b"{3}\r\na\0b").is_err(), "NUL only in literal8");
+        assert!(
+            astring(b"~{3}\r\nabc").is_err(),
+            "literal8 is not an astring"
+        );
+        assert!(astring(b"a(b").map(|(r, _)| r == b"(b").unwrap());
+        assert_eq!(ok(nstring(b"nil")), None);
+        assert_eq!(ok(nstring(b"\"nil\"")).as_deref(), Some(&b"nil"[..]));
+    }
+
+    #[test]
+    fn literal_data_missing_is_its_own_kind() {
+        match literal(b"{5}\r\nab") {
+            Err(Err::Failure(e)) => assert_eq!(e.kind, PErrorKind::LiteralData),
+            other => panic!("{other:?}"),
+        }
+        let (rest, (data, is8)) = literal_any(b"~{3}\r\na\0b", true).unwrap();
+        assert!(rest.is_empty() && is8 && data == b"a\0b");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(ok(number(b"4294967295")), u32::MAX);
+        assert!(number(b"4294967296").is_err());
+        assert_eq!(ok(number(b"007")), 7);
+        assert!(nz_number(b"0").is_err());
+        assert!(nz_number(b"012").is_err());
+        assert_eq!(ok(number64(b"9223372036854775807")), i64::MAX as u64);
+        assert!(number64(b"9223372036854775808").is_err());
+    }
+
+    #[test]
+    fn sequence_sets() {
+        use SeqBound::*;
+        assert_eq!(ok(sequence_set(b"$")), SequenceSet::Saved);
+        assert_eq!(
+            ok(sequence_set(b"1:3,7,9:*,*:4,*")),
+            SequenceSet::Ranges(vec![
+                (Value(1), Value(3)),
+                (Value(7), Value(7)),
+                (Value(9), Star),
+                (Star, Value(4)),
+                (Star, Star)
+            ])
+        );
+        assert!(sequence_set(b"0").is_err());
+        assert!(sequence_set(b"1:0").is_err());
+        assert!(sequence_set(b",1").is_err());
+        assert!(sequence_set(b"1,").is_err());
+        assert_eq!(sequence_set(b"1:2:3").unwrap().0, b":3");
+    }
+
+    #[test]
+    fn dates() {
+        let d = |y, m, d| Date {
+            year: y,
+            month: m,
+            day: d,
+        };
+        assert_eq!(ok(date(b"1-Feb-1994")), d(1994, 2, 1));
+        assert_eq!(ok(date(b"01-feb-1994")), d(1994, 2, 1));
+        assert_eq!(ok(date(b"\"29-FEB-2024\"")), d(2024, 2, 29));
+        assert!(date(b"29-Feb-2023").is_err());
+        assert!(date(b"0-Jan-2023").is_err());
+        assert!(date(b"1-Foo-2023").is_err());
+        assert!(date(b"1-Jan-23").is_err());
+        assert!(date(b"\"1-Jan-2023").is_err());
+
+        let dt = ok(date_time(b"\"17-Jul-1996 02:44:25 -0700\""));
+        assert_eq!(dt.to_imap(), "17-Jul-1996 02:44:25 -0700");
+        assert_eq!(
+            ok(date_time(b"\" 7-Jul-1996 02:44:25 +0130\"")).zone_minutes,
+            90
+        );
+        assert_eq!(ok(date_time(b"\"7-Jul-1996 02:44:25 +0000\"")).date.day, 7);
+        assert!(date_time(b"\"17-Jul-1996 24:00:00 +0000\"").is_err());
+        assert!(date_time(b"\"17-Jul-1996 02:44:25\"").is_err());
+        assert!(date_time(b"17-Jul-1996 02:44:25 +0000").is_err());
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(ok(flag(b"\\SEEN")), Flag::Seen);
+        assert_eq!(ok(flag(b"$Forwarded")), Flag::Keyword("$Forwarded".into()));
+        assert_eq!(ok(flag(b"\\Custom")), Flag::Extension("\\Custom".into()));
+        assert!(flag(b"\\Recent").is_err());
+        assert!(flag(b"\\*").is_err());
+        assert_eq!(ok(flag_list(b"()")), vec![]);
+        assert_eq!(
+            ok(flag_list(b"(\\Seen foo)")),
+            vec![Flag::Seen, Flag::Keyword("foo".into())]
+        );
+        assert!(flag_list(b"(\\Seen  foo)").is_err());
+        assert!(flag_list(b"( \\Seen)").is_err());
+        assert!(flag_list(b"(\\Seen").is_err());
+    }
+
+    #[test]
+    fn mailboxes() {
+        assert_eq!(ok(mailbox(b"inbox")).as_str(), "INBOX");
+        assert_eq!(ok(mailbox(b"\"InBox/Sub\"")).as_str(), "INBOX/Sub");
+        assert_eq!(ok(mailbox(b"Entw&APw-rfe")).as_str(), "Entwürfe");
+        assert!(mailbox("\"Entwürfe\"".as_bytes()).is_err());
+        assert!(mailbox(b"&AGE-").is_err());
+        assert_eq!(ok(list_mailbox(b"%/*")), "%/*");
+        assert_eq!(ok(list_mailbox(b"\"\"")), "");
+    }
+}

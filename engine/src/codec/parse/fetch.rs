@@ -1,0 +1,266 @@
+//! FETCH and STORE: fetch items with body sections and partials, macros, `CHANGEDSINCE`;
+//! store operations with `.SILENT` and `UNCHANGEDSINCE` (RFC 9051 §6.4.5-6, RFC 3516, RFC 7162).
+
+use nom::bytes::complete::take_while1;
+
+use super::core::*;
+use crate::command::{CommandBody, FetchAttr, FetchAttrs, Partial, Section, SectionText, StoreOp};
+
+/// `FETCH sequence-set SP (macro / fetch-att / "(" fetch-att *(SP fetch-att) ")")
+/// [SP "(" CHANGEDSINCE n ")"]`, after the command name.
+pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
+    let (i, _) = sp(i)?;
+    let (i, set) = sequence_set(i)?;
+    let (i, _) = sp(i)?;
+    let (i, attrs) = if i.first() == Some(&b'(') {
+        let (rest, items) = paren_list(i, 1, fetch_att)?;
+        (rest, FetchAttrs::Items(items))
+    } else {
+        let (rest, name) = expect("fetch attribute or macro", fetch_name)(i)?;
+        match name.as_str() {
+            "ALL" => (rest, FetchAttrs::All),
+            "FAST" => (rest, FetchAttrs::Fast),
+            "FULL" => (rest, FetchAttrs::Full),
+            _ => {
+                let (rest, att) = fetch_att(i)?;
+                (rest, FetchAttrs::Items(vec![att]))
+            }
+        }
+    };
+    let mut changed_since = None;
+    let i = match i.strip_prefix(b" ") {
+        Some(rest) => {
+            let (rest, mods) = paren_list(rest, 1, |i| {
+                let (r, name) = expect("fetch modifier", keyword)(i)?;
+                if name != "CHANGEDSINCE" {
+                    return error(i, "fetch modifier CHANGEDSINCE");
+                }
+                let (r, _) = sp(r)?;
+                mod_sequence(r, false)
+            })?;
+            changed_since = mods.last().copied();
+            rest
+        }
+        None => i,
+    };
+    Ok((
+        i,
+        CommandBody::Fetch {
+            uid,
+            set,
+            attrs,
+            changed_since,
+        },
+    ))
+}
+
+/// A fetch item name: letters, digits and dots (`BODY.PEEK`, `RFC822.SIZE`), upper-cased.
+fn fetch_name(i: &[u8]) -> PResult<'_, String> {
+    let (rest, n) = take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'.')(i)?;
+    Ok((rest, ascii_upper(n)))
+}
+
+/// One `fetch-att`.
+fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
+    use FetchAttr as A;
+    let (rest, name) = expect("fetch attribute", fetch_name)(i)?;
+    let has_section = rest.first() == Some(&b'[');
+    Ok(match name.as_str() {
+        "ENVELOPE" => (rest, A::Envelope),
+        "FLAGS" => (rest, A::Flags),
+        "INTERNALDATE" => (rest, A::InternalDate),
+        "RFC822" => (rest, A::Rfc822),
+        "RFC822.HEADER" => (rest, A::Rfc822Header),
+        "RFC822.SIZE" => (rest, A::Rfc822Size),
+        "RFC822.TEXT" => (rest, A::Rfc822Text),
+        "BODYSTRUCTURE" => (rest, A::BodyStructure),
+        "UID" => (rest, A::Uid),
+        "MODSEQ" => (rest, A::ModSeq),
+        "BODY" if !has_section => (rest, A::Body),
+        "BODY" | "BODY.PEEK" => {
+            let (rest, section) = section(rest)?;
+            let (rest, partial) = partial(rest)?;
+            let peek = name == "BODY.PEEK";
+            (
+                rest,
+                A::BodySection {
+                    peek,
+                    section,
+                    partial,
+                },
+            )
+        }
+        "BINARY" | "BINARY.PEEK" => {
+            let (rest, section) = section_binary(rest)?;
+            let (rest, partial) = partial(rest)?;
+            let peek = name == "BINARY.PEEK";
+            (
+                rest,
+                A::Binary {
+                    peek,
+                    section,
+                    partial,
+                },
+            )
+        }
+        "BINARY.SIZE" => {
+            let (rest, section) = section_binary(rest)?;
+            (rest, A::BinarySize { section })
+        }
+        "ALL" | "FAST" | "FULL" => {
+            return failure(
+                i,
+                "fetch attribute (macros ALL, FAST and FULL stand alone, not in a list)",
+            )
+        }
+        _ => return error(i, "fetch attribute"),
+    })
+}
+
+/// `section`: `[` [section-spec] `]`. Part numbers are non-zero (`BODY[0]` is refused);
+/// `MIME` only follows a part number.
+fn section(i: &[u8]) -> PResult<'_, Section> {
+    let (i, _) = byte(b'[', "\"[\"")(i)?;
+    if let Some(rest) = i.strip_prefix(b"]") {
+        return Ok((rest, Section::default()));
+    }
+    let (mut i, part) = section_part(i)?;
+    let mut text = None;
+    let text_follows = if part.is_empty() {
+        true
+    } else if let Some(rest) = i.strip_prefix(b".") {
+        i = rest;
+        true
+    } else {
+        false
+    };
+    if text_follows {
+        let (rest, t) = section_text(i, !part.is_empty())?;
+        text = Some(t);
+        i = rest;
+    }
+    let (i, _) = byte(b']', "\"]\"")(i)?;
+    Ok((i, Section { part, text }))
+}
+
+/// `section-part`: `nz-number *("." nz-number)`, possibly empty. Stops before a `.` that is
+/// not followed by a digit.
+fn section_part(mut i: &[u8]) -> PResult<'_, Vec<u32>> {
+    let mut part = Vec::new();
+    loop {
+        match i.first() {
+            Some(b'0'..=b'9') => {
+                let (rest, n) = expect("part number", nz_number)(i)?;
+                part.push(n);
+                i = rest;
+            }
+            _ => return Ok((i, part)),
+        }
+        match i {
+            [b'.', b'0'..=b'9', ..] => i = &i[1..],
+            _ => return Ok((i, part)),
+        }
+    }
+}
+
+/// `section-msgtext` or, after a part number, `MIME`.
+fn section_text(i: &[u8], after_part: bool) -> PResult<'_, SectionText> {
+    let (rest, name) = expect(
+        "section text (HEADER, HEADER.FIELDS, TEXT, MIME)",
+        fetch_name,
+    )(i)?;
+    Ok(match name.as_str() {
+        "HEADER" => (rest, SectionText::Header),
+        "TEXT" => (rest, SectionText::Text),
+        "MIME" if after_part => (rest, SectionText::Mime),
+        "MIME" => return failure(i, "a part number before MIME"),
+        "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
+            let (rest, _) = sp(rest)?;
+            let (rest, fields) = paren_list(rest, 1, expect("header field name", astring_utf8))?;
+            let not = name.ends_with(".NOT");
+            (rest, SectionText::HeaderFields { not, fields })
+        }
+        _ => return error(i, "section text (HEADER, HEADER.FIELDS, TEXT, MIME)"),
+    })
+}
+
+/// `section-binary`: `[` [section-part] `]`.
+fn section_binary(i: &[u8]) -> PResult<'_, Section> {
+    let (i, _) = byte(b'[', "\"[\"")(i)?;
+    let (i, part) = section_part(i)?;
+    let (i, _) = byte(b']', "\"]\" (BINARY takes part numbers only)")(i)?;
+    Ok((i, Section { part, text: None }))
+}
+
+/// `partial`: `<start.length>`, or leniently `<start>`. The length is non-zero.
+fn partial(i: &[u8]) -> PResult<'_, Option<Partial>> {
+    let Some(rest) = i.strip_prefix(b"<") else {
+        return Ok((i, None));
+    };
+    let (rest, start) = number(rest)?;
+    let (rest, length) = match rest.strip_prefix(b".") {
+        Some(r) => {
+            let (r, n) = expect("non-zero length", nz_number)(r)?;
+            (r, Some(n))
+        }
+        None => (rest, None),
+    };
+    let (rest, _) = byte(b'>', "\">\"")(rest)?;
+    Ok((rest, Some(Partial { start, length })))
+}
+
+/// `STORE sequence-set [SP "(" UNCHANGEDSINCE n ")"] SP ["+"/"-"] FLAGS[.SILENT] SP
+/// (flag-list / flag *(SP flag))`, after the command name.
+pub(crate) fn store(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
+    let (i, _) = sp(i)?;
+    let (i, set) = sequence_set(i)?;
+    let (mut i, _) = sp(i)?;
+    let mut unchanged_since = None;
+    if i.first() == Some(&b'(') {
+        let (rest, mods) = paren_list(i, 1, |i| {
+            let (r, name) = expect("store modifier", keyword)(i)?;
+            if name != "UNCHANGEDSINCE" {
+                return error(i, "store modifier UNCHANGEDSINCE");
+            }
+            let (r, _) = sp(r)?;
+            mod_sequence(r, true)
+        })?;
+        unchanged_since = mods.last().copied();
+        (i, _) = sp(rest)?;
+    }
+    let (rest, op) = match i.first() {
+        Some(b'+') => (&i[1..], StoreOp::Add),
+        Some(b'-') => (&i[1..], StoreOp::Remove),
+        _ => (i, StoreOp::Replace),
+    };
+    let (rest, name) = expect("FLAGS, +FLAGS or -FLAGS", fetch_name)(rest)?;
+    let silent = match name.as_str() {
+        "FLAGS" => false,
+        "FLAGS.SILENT" => true,
+        _ => return error(i, "FLAGS, +FLAGS or -FLAGS"),
+    };
+    let (rest, _) = sp(rest)?;
+    let (rest, flags) = if rest.first() == Some(&b'(') {
+        flag_list(rest)?
+    } else {
+        let (mut r, first) = flag(rest)?;
+        let mut flags = vec![first];
+        while let Some(next) = r.strip_prefix(b" ") {
+            let (r2, f) = flag(next)?;
+            flags.push(f);
+            r = r2;
+        }
+        (r, flags)
+    };
+    Ok((
+        rest,
+        CommandBody::Store {
+            uid,
+            set,
+            op,
+            silent,
+            flags,
+            unchanged_since,
+        },
+    ))
+}

@@ -1,0 +1,314 @@
+//! The client command grammar (RFC 3501, RFC 9051 and the extensions in
+//! [`crate::command`]) on nom 8, over the bytes of one complete command that the framer found.
+//!
+//! The grammar runs on whole commands only (literals inline, as on the wire), so every parser
+//! is a `complete` one. [`check_prefix`] runs it on the part of a command up to a
+//! synchronizing literal to decide whether that literal is worth a `+`.
+
+pub(crate) mod core;
+mod fetch;
+mod mailbox;
+mod search;
+
+use nom::Err;
+
+use self::core::*;
+use super::error::{DecodeError, DecodeErrorKind};
+use crate::command::{Command, CommandBody};
+
+/// Parsing settings that reach into the grammar.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    /// Deepest search-key nesting.
+    pub max_depth: usize,
+    /// Decode search strings lossily (a charset the session refuses).
+    pub lossy: bool,
+}
+
+impl Ctx {
+    pub fn new(max_depth: usize) -> Ctx {
+        Ctx {
+            max_depth,
+            lossy: false,
+        }
+    }
+}
+
+/// The tag at the start of a command line: `1*tag-char` followed by SP.
+pub(crate) fn tag_of(line: &[u8]) -> Option<&[u8]> {
+    let n = line.iter().position(|&b| !is_tag_char(b))?;
+    (n > 0 && line[n] == b' ').then(|| &line[..n])
+}
+
+/// Parses one complete command (its lines and literals, CRLF included).
+pub(crate) fn parse_command(ctx: &Ctx, msg: &[u8]) -> Result<Command, DecodeError> {
+    let Some(tag) = tag_of(msg) else {
+        return Err(untagged_error(msg));
+    };
+    let args = &msg[tag.len() + 1..];
+    let tag = ascii_string(tag);
+    match full_command(ctx, args) {
+        Ok((_, body)) => Ok(Command { tag, body }),
+        Err(Err::Error(e) | Err::Failure(e)) => Err(to_decode_error(Some(tag), args, &e)),
+        Err(Err::Incomplete(_)) => Err(DecodeError::new(
+            Some(tag),
+            DecodeErrorKind::Syntax,
+            "incomplete command",
+        )),
+    }
+}
+
+/// Checks the part of a command up to (and including) a synchronizing literal's
+/// announcement: `Ok` if the grammar accepts a literal there, so the client may send it.
+pub(crate) fn check_prefix(ctx: &Ctx, prefix: &[u8]) -> Result<(), DecodeError> {
+    let Some(tag) = tag_of(prefix) else {
+        return Err(untagged_error(prefix));
+    };
+    let args = &prefix[tag.len() + 1..];
+    let tag = ascii_string(tag);
+    match full_command(ctx, args) {
+        Err(Err::Failure(e)) if e.kind == PErrorKind::LiteralData => Ok(()),
+        Err(Err::Error(e) | Err::Failure(e)) => Err(to_decode_error(Some(tag), args, &e)),
+        Ok(_) | Err(Err::Incomplete(_)) => Err(DecodeError::new(
+            Some(tag),
+            DecodeErrorKind::Syntax,
+            "unexpected literal",
+        )),
+    }
+}
+
+fn untagged_error(msg: &[u8]) -> DecodeError {
+    let what = if msg.first().is_some_and(|&b| b == b'\r' || b == b'\n') {
+        "Empty command line".to_string()
+    } else {
+        format!("Missing or invalid tag at {}", snippet(msg))
+    };
+    DecodeError::new(None, DecodeErrorKind::Syntax, what)
+}
+
+/// Turns a grammar error into the error the session answers with.
+fn to_decode_error(tag: Option<String>, args: &[u8], e: &PError) -> DecodeError {
+    let kind = match e.kind {
+        PErrorKind::TooDeep => DecodeErrorKind::TooDeep,
+        _ => DecodeErrorKind::Syntax,
+    };
+    let at = &args[args.len().saturating_sub(e.remaining)..];
+    let name = command_name(args);
+    let message = match name {
+        Some(name) => format!("{name}: expected {} at {}", e.expected, snippet(at)),
+        None => format!("expected {} at {}", e.expected, snippet(at)),
+    };
+    DecodeError::new(tag, kind, message)
+}
+
+/// The command name (`FETCH`, `UID FETCH`) for messages, if the arguments start with one.
+fn command_name(args: &[u8]) -> Option<String> {
+    let (rest, name) = keyword(args).ok()?;
+    if name == "UID" {
+        if let Some(Ok((_, sub))) = rest.strip_prefix(b" ").map(keyword) {
+            return Some(format!("UID {sub}"));
+        }
+    }
+    Some(name)
+}
+
+/// A short printable excerpt of the input at an error, for messages.
+fn snippet(at: &[u8]) -> String {
+    if at.is_empty() || at.starts_with(b"\r\n") || at.starts_with(b"\n") {
+        return "end of line".into();
+    }
+    let mut s = String::from("\"");
+    for &b in at.iter().take(24) {
+        match b {
+            b'\r' | b'\n' => break,
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if at.len() > 24 && !at[..24].contains(&b'\n') {
+        s.push_str("...");
+    }
+    s.push('"');
+    s
+}
+
+/// `command-body CRLF`, nothing after it.
+fn full_command<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
+    let (rest, body) = command_body(ctx, i)?;
+    let (rest, _) = match crlf(rest) {
+        Ok(r) => r,
+        Err(_) => return error(rest, "end of command"),
+    };
+    if !rest.is_empty() {
+        return error(rest, "end of command");
+    }
+    Ok((rest, body))
+}
+
+fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
+    use CommandBody as C;
+    let (rest, name) = expect("command name", keyword)(i)?;
+    let done = |b| Ok((rest, b));
+    match name.as_str() {
+        "CAPABILITY" => done(C::Capability),
+        "NOOP" => done(C::Noop),
+        "LOGOUT" => done(C::Logout),
+        "STARTTLS" => done(C::StartTls),
+        "NAMESPACE" => done(C::Namespace),
+        "IDLE" => done(C::Idle),
+        "CHECK" => done(C::Check),
+        "CLOSE" => done(C::Close),
+        "UNSELECT" => done(C::Unselect),
+        "EXPUNGE" => done(C::Expunge { uids: None }),
+        "ID" => id(rest),
+        "LOGIN" => login(rest),
+        "AUTHENTICATE" => authenticate(rest),
+        "ENABLE" => enable(rest),
+        "SELECT" => mailbox::select(rest, false),
+        "EXAMINE" => mailbox::select(rest, true),
+        "CREATE" => mailbox::create(rest),
+        "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE" => {
+            let (rest, mailbox) = self::core::mailbox(sp(rest)?.0)?;
+            Ok((
+                rest,
+                match name.as_str() {
+                    "DELETE" => C::Delete { mailbox },
+                    "SUBSCRIBE" => C::Subscribe { mailbox },
+                    _ => C::Unsubscribe { mailbox },
+                },
+            ))
+        }
+        "RENAME" => {
+            let (rest, from) = self::core::mailbox(sp(rest)?.0)?;
+            let (rest, to) = self::core::mailbox(sp(rest)?.0)?;
+            Ok((rest, C::Rename { from, to }))
+        }
+        "LIST" => mailbox::list(rest),
+        "LSUB" => mailbox::lsub(rest),
+        "STATUS" => mailbox::status(rest),
+        "APPEND" => mailbox::append(rest),
+        "SEARCH" => search::search(ctx, rest, false),
+        "FETCH" => fetch::fetch(rest, false),
+        "STORE" => fetch::store(rest, false),
+        "COPY" => copy_move(rest, false, false),
+        "MOVE" => copy_move(rest, false, true),
+        "UID" => {
+            let (after, _) = sp(rest)?;
+            let (rest, sub) =
+                expect("COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE", keyword)(after)?;
+            match sub.as_str() {
+                "COPY" => copy_move(rest, true, false),
+                "MOVE" => copy_move(rest, true, true),
+                "FETCH" => fetch::fetch(rest, true),
+                "SEARCH" => search::search(ctx, rest, true),
+                "STORE" => fetch::store(rest, true),
+                "EXPUNGE" => {
+                    let (rest, set) = sequence_set(sp(rest)?.0)?;
+                    Ok((rest, C::Expunge { uids: Some(set) }))
+                }
+                _ => failure(
+                    after,
+                    "COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE after UID",
+                ),
+            }
+        }
+        _ => failure(i, "a known command"),
+    }
+}
+
+/// `COPY`/`MOVE sequence-set SP mailbox`, after the command name.
+fn copy_move(i: &[u8], uid: bool, is_move: bool) -> PResult<'_, CommandBody> {
+    let (i, set) = sequence_set(sp(i)?.0)?;
+    let (i, mailbox) = self::core::mailbox(sp(i)?.0)?;
+    Ok((
+        i,
+        if is_move {
+            CommandBody::Move { uid, set, mailbox }
+        } else {
+            CommandBody::Copy { uid, set, mailbox }
+        },
+    ))
+}
+
+/// `LOGIN userid SP password`.
+fn login(i: &[u8]) -> PResult<'_, CommandBody> {
+    let (i, user) = expect("user name", astring)(sp(i)?.0)?;
+    let (i, pass) = expect("password", astring)(sp(i)?.0)?;
+    Ok((
+        i,
+        CommandBody::Login {
+            username: user.into_owned(),
+            password: pass.into_owned(),
+        },
+    ))
+}
+
+/// `AUTHENTICATE auth-type [SP (base64 / "=")]` (RFC 4959 SASL-IR).
+fn authenticate(i: &[u8]) -> PResult<'_, CommandBody> {
+    let (i, mechanism) = expect("SASL mechanism", keyword)(sp(i)?.0)?;
+    let (i, initial) = match i.strip_prefix(b" ") {
+        Some(rest) => {
+            let (r, ir) = expect("initial response (base64 or =)", base64)(rest)?;
+            (r, Some(ir.to_vec()))
+        }
+        None => (i, None),
+    };
+    Ok((i, CommandBody::Authenticate { mechanism, initial }))
+}
+
+/// `base64` (RFC 9051: groups of four, `=` padding at the end only) or a lone `=`.
+fn base64(i: &[u8]) -> PResult<'_, &[u8]> {
+    let n = i
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='))
+        .unwrap_or(i.len());
+    let text = &i[..n];
+    let body = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    let valid = text == b"=" || (n > 0 && n % 4 == 0 && !body.contains(&b'='));
+    if !valid {
+        return error(i, "base64 (or = for an empty response)");
+    }
+    Ok((&i[n..], text))
+}
+
+/// `ENABLE 1*(SP capability)`; names are upper-cased.
+fn enable(mut i: &[u8]) -> PResult<'_, CommandBody> {
+    let mut caps = Vec::new();
+    while let Some(rest) = i.strip_prefix(b" ") {
+        let (rest, cap) = expect("capability name", keyword)(rest)?;
+        caps.push(cap);
+        i = rest;
+    }
+    if caps.is_empty() {
+        return error(i, "SP and a capability name");
+    }
+    Ok((i, CommandBody::Enable(caps)))
+}
+
+/// `ID ("(" [string SP nstring *(SP string SP nstring)] ")" / NIL)` (RFC 2971). An empty
+/// list is accepted as no fields. Text is decoded lossily: it is only for logs.
+fn id(i: &[u8]) -> PResult<'_, CommandBody> {
+    let (i, _) = sp(i)?;
+    if i.first() != Some(&b'(') {
+        let (rest, nil) = expect("parameter list or NIL", nstring)(i)?;
+        if nil.is_some() {
+            return error(i, "parameter list or NIL");
+        }
+        return Ok((rest, CommandBody::Id(None)));
+    }
+    let (rest, pairs) = paren_list(i, 0, |i| {
+        let (r, key) = expect("field name", string)(i)?;
+        let (r, value) = expect("field value or NIL", nstring)(sp(r)?.0)?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Ok((r, (text(&key), value.map(|v| text(&v)))))
+    })?;
+    Ok((rest, CommandBody::Id(Some(pairs))))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! Message bytes as immutable blob files under `<dir>/blobs/<xx>/<id as 16 hex digits>`,
+//! written durably (temp file, fsync, rename, fsync directory) and collected when orphaned.
+//!
+//! A blob is named by a `u64` id handed out by this module; ids are never reused within a run
+//! and start above every id the metadata still references, so a stale file from a crashed
+//! write is never mistaken for a live one (and is removed by [`BlobDir::collect_orphans`]).
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Suffix of files being written; never referenced, always safe to delete at open.
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The blob directory.
+#[derive(Debug)]
+pub(crate) struct BlobDir {
+    root: PathBuf,
+    next_id: AtomicU64,
+}
+
+impl BlobDir {
+    /// Creates `root` if needed. `next_id` must exceed every id referenced by the metadata.
+    pub fn open(root: PathBuf, next_id: u64) -> io::Result<BlobDir> {
+        if !root.is_dir() {
+            fs::create_dir_all(&root)?;
+            if let Some(parent) = root.parent() {
+                sync_dir(parent)?;
+            }
+        }
+        Ok(BlobDir {
+            root,
+            next_id: AtomicU64::new(next_id.max(1)),
+        })
+    }
+
+    fn subdir(&self, id: u64) -> PathBuf {
+        self.root.join(format!("{:02x}", id & 0xff))
+    }
+
+    /// Where blob `id` lives.
+    pub fn path(&self, id: u64) -> PathBuf {
+        self.subdir(id).join(format!("{id:016x}"))
+    }
+
+    /// Writes `bytes` as a new blob and returns its id once the file and its directory entry
+    /// are on disk: temp file, `fsync`, rename, `fsync` of the directory.
+    pub fn write(&self, bytes: &[u8]) -> io::Result<u64> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let dir = self.subdir(id);
+        if !dir.is_dir() {
+            fs::create_dir_all(&dir)?;
+            sync_dir(&self.root)?;
+        }
+        let final_path = self.path(id);
+        let temp_path = dir.join(format!("{id:016x}{TEMP_SUFFIX}"));
+        let result = (|| {
+            let mut file = File::create(&temp_path)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            drop(file);
+            fs::rename(&temp_path, &final_path)?;
+            sync_dir(&dir)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp_path);
+            let _ = fs::remove_file(&final_path);
+        }
+        result.map(|()| id)
+    }
+
+    /// Reads a whole blob.
+    pub fn read(&self, id: u64) -> io::Result<Vec<u8>> {
+        fs::read(self.path(id))
+    }
+
+    /// Deletes blobs no longer referenced (after the transaction that dropped them
+    /// committed). Failures are ignored: a leftover file is an orphan, collected at open.
+    pub fn remove(&self, ids: &[u64]) {
+        for &id in ids {
+            if let Err(e) = fs::remove_file(self.path(id)) {
+                if e.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!("could not delete blob {id:016x}: {e}");
+                }
+            }
+        }
+    }
+
+    /// Deletes temp files and every blob whose id is not in `live`. Returns how many files
+    /// were removed and the largest blob id seen (live or not).
+    pub fn collect_orphans(&self, live: &HashSet<u64>) -> io::Result<(usize, u64)> {
+        let mut removed = 0;
+        let mut max_id = 0;
+        for sub in fs::read_dir(&self.root)? {
+            let sub = sub?;
+            if !sub.file_type()?.is_dir() {
+                continue;
+            }
+            let mut changed = false;
+            for entry in fs::read_dir(sub.path())? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let keep = match u64::from_str_radix(&name, 16) {
+                    Ok(id) if name.len() == 16 => {
+                        max_id = max_id.max(id);
+                        live.contains(&id)
+                    }
+                    // Temp files and anything else we did not write.
+                    _ => !name.ends_with(TEMP_SUFFIX) && !is_blob_like(&name),
+                };
+                if !keep {
+                    fs::remove_file(entry.path())?;
+                    removed += 1;
+                    changed = true;
+                }
+            }
+            if changed {
+                sync_dir(&sub.path())?;
+            }
+        }
+        Ok((removed, max_id))
+    }
+}
+
+/// A name that looks like one of ours but did not parse (e.g. wrong length): treated as an
+/// orphan so the directory holds only live blobs.
+fn is_blob_like(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `fsync` of a directory, so a rename or new entry in it survives a crash.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}

@@ -1,0 +1,407 @@
+//! Message operations of the FileStore: APPEND, STORE, EXPUNGE, COPY, MOVE, change queries,
+//! \Recent claims and FETCH data, plus the reference counts that let COPY share blobs.
+//!
+//! Blob sharing: COPY and MOVE never duplicate bytes; the copy names the same blob and
+//! `blob_refs[blob]` counts the messages naming it. When the count drops to zero (EXPUNGE,
+//! DELETE, a MOVE's source side is balanced by its destination) the blob's row and parse are
+//! removed in the same transaction and the file is deleted after the commit.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use redb::ReadableTable;
+use tidings_engine::command::{MailboxName, StoreOp};
+use tidings_engine::mime::ParsedMessage;
+use tidings_engine::store::{
+    canonical_flags, same_flag, Appended, Changes, Copied, MailboxId, MessageInfo, MessageMeta,
+    NewMessage, StoreError, StoreResult,
+};
+use tidings_engine::types::{Flag, Uid};
+
+use super::mailboxes::normal;
+use super::schema::{
+    check_account, decode, encode, flag_strings, load_mailbox, load_message, mailbox_by_name,
+    MailboxRec, MessageRec, OrBackend, Tables,
+};
+use super::Inner;
+
+/// What STORE returns: the targeted messages' state and the UIDs refused by UNCHANGEDSINCE.
+pub(crate) type FlagsStored = (Vec<MessageMeta>, Vec<Uid>);
+
+/// Adds one reference to `blob`.
+fn add_blob_ref(t: &mut Tables, blob: u64) -> StoreResult<()> {
+    let n = t.blob_refs.get(blob).bk()?.map_or(0, |v| v.value());
+    t.blob_refs.insert(blob, n + 1).bk()?;
+    Ok(())
+}
+
+/// Drops one reference to `blob`; returns it if that was the last (its file is then garbage).
+pub(crate) fn drop_blob_ref(t: &mut Tables, blob: u64) -> StoreResult<Option<u64>> {
+    let n = t.blob_refs.get(blob).bk()?.map_or(0, |v| v.value());
+    if n > 1 {
+        t.blob_refs.insert(blob, n - 1).bk()?;
+        return Ok(None);
+    }
+    t.blob_refs.remove(blob).bk()?;
+    t.parsed.remove(blob).bk()?;
+    Ok(Some(blob))
+}
+
+fn sorted(uids: &[Uid]) -> Vec<Uid> {
+    let set: BTreeSet<Uid> = uids.iter().copied().collect();
+    set.into_iter().collect()
+}
+
+/// Inserts messages into mailbox `id` under new UIDs with one new modseq, advancing UIDNEXT
+/// in the same transaction. `msgs` carry their blob (already referenced by the caller).
+/// Returns (given key, new UID) pairs.
+fn insert_all(
+    t: &mut Tables,
+    id: MailboxId,
+    rec: &mut MailboxRec,
+    msgs: Vec<(Uid, MessageRec)>,
+) -> StoreResult<Vec<(Uid, Uid)>> {
+    if msgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    if msgs.len() as u64 > u64::from(u32::MAX - rec.uidnext) {
+        return Err(StoreError::Cannot(
+            "UID space of this mailbox is exhausted".into(),
+        ));
+    }
+    let modseq = rec.bump();
+    let mut mapping = Vec::with_capacity(msgs.len());
+    for (old, mut msg) in msgs {
+        let uid = rec.uidnext;
+        rec.uidnext += 1;
+        msg.flags = flag_strings(&canonical_flags(&msg.flags(), &mut rec.keywords));
+        msg.modseq = modseq;
+        t.put_message(id, uid, &msg)?;
+        t.modseqs.insert((id, modseq, uid), ()).bk()?;
+        mapping.push((old, uid));
+    }
+    t.put_mailbox(id, rec)?;
+    Ok(mapping)
+}
+
+/// Expunges exactly these UIDs with one new modseq, leaving tombstones. Returns the removed
+/// UIDs (ascending) and the blobs freed.
+fn remove_all(
+    t: &mut Tables,
+    user: &str,
+    id: MailboxId,
+    uids: &[Uid],
+) -> StoreResult<(Vec<Uid>, Vec<u64>)> {
+    let mut rec = load_mailbox(&t.mailboxes, user, id)?;
+    let mut present = Vec::new();
+    for uid in sorted(uids) {
+        if let Some(msg) = load_message(&t.messages, id, uid)? {
+            present.push((uid, msg));
+        }
+    }
+    if present.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let modseq = rec.bump();
+    let mut removed = Vec::with_capacity(present.len());
+    let mut freed = Vec::new();
+    for (uid, msg) in present {
+        t.messages.remove((id, uid)).bk()?;
+        t.modseqs.remove((id, msg.modseq, uid)).bk()?;
+        t.tombstones.insert((id, uid), modseq).bk()?;
+        freed.extend(drop_blob_ref(t, msg.blob)?);
+        removed.push(uid);
+    }
+    t.put_mailbox(id, &rec)?;
+    Ok((removed, freed))
+}
+
+/// COPY, and MOVE when `expunge_source`: one transaction, blobs shared by reference count.
+fn copy_in(
+    t: &mut Tables,
+    user: &str,
+    source: MailboxId,
+    uids: &[Uid],
+    dest: &MailboxName,
+    expunge_source: bool,
+) -> StoreResult<(Copied, Vec<u64>)> {
+    check_account(&t.accounts, user)?;
+    load_mailbox(&t.mailboxes, user, source)?;
+    let mut msgs = Vec::new();
+    for uid in sorted(uids) {
+        if let Some(msg) = load_message(&t.messages, source, uid)? {
+            msgs.push((uid, msg));
+        }
+    }
+    let (dest_id, mut dest_rec) = mailbox_by_name(&t.names, &t.mailboxes, user, &normal(dest))?;
+    for (_, msg) in &msgs {
+        add_blob_ref(t, msg.blob)?;
+    }
+    let mapping = insert_all(t, dest_id, &mut dest_rec, msgs)?;
+    let mut freed = Vec::new();
+    if expunge_source {
+        let moved: Vec<Uid> = mapping.iter().map(|p| p.0).collect();
+        freed = remove_all(t, user, source, &moved)?.1;
+    }
+    Ok((
+        Copied {
+            uidvalidity: dest_rec.uidvalidity,
+            mapping,
+        },
+        freed,
+    ))
+}
+
+impl Inner {
+    /// APPEND: the blob is written and synced first; the transaction naming it commits after.
+    /// If the transaction fails, the blob is deleted again.
+    pub(crate) fn append(
+        &self,
+        user: &str,
+        mailbox: &MailboxName,
+        message: NewMessage,
+    ) -> StoreResult<Appended> {
+        let parsed = encode(message.parsed.as_ref())?;
+        let blob = self
+            .blobs
+            .write(&message.raw)
+            .map_err(|e| StoreError::Backend(format!("writing message file: {e}")))?;
+        let result = self.write(|t| {
+            check_account(&t.accounts, user)?;
+            let (id, mut rec) = mailbox_by_name(&t.names, &t.mailboxes, user, &normal(mailbox))?;
+            t.blob_refs.insert(blob, 1).bk()?;
+            t.parsed.insert(blob, parsed.as_slice()).bk()?;
+            let msg = MessageRec {
+                flags: flag_strings(&message.flags),
+                modseq: 0,
+                size: message.raw.len() as u64,
+                date: message.internal_date.into(),
+                blob,
+            };
+            let mapping = insert_all(t, id, &mut rec, vec![(0, msg)])?;
+            Ok(Appended {
+                mailbox: id,
+                uidvalidity: rec.uidvalidity,
+                uid: mapping.first().map(|p| p.1).unwrap_or_default(),
+            })
+        });
+        if result.is_err() {
+            self.blobs.remove(&[blob]);
+        }
+        result
+    }
+
+    pub(crate) fn store_flags(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        op: StoreOp,
+        flags: &[Flag],
+        unchanged_since: Option<u64>,
+    ) -> StoreResult<(FlagsStored, bool)> {
+        self.write(|t| {
+            check_account(&t.accounts, user)?;
+            let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
+            let mut failed = Vec::new();
+            let mut updates = Vec::new();
+            for uid in sorted(uids) {
+                let Some(msg) = load_message(&t.messages, mailbox, uid)? else {
+                    continue;
+                };
+                if unchanged_since.is_some_and(|since| msg.modseq > since) {
+                    failed.push(uid);
+                    continue;
+                }
+                let current = msg.flags();
+                let wanted: Vec<Flag> = match op {
+                    StoreOp::Replace => flags.to_vec(),
+                    StoreOp::Add => current.iter().chain(flags).cloned().collect(),
+                    StoreOp::Remove => current
+                        .iter()
+                        .filter(|f| !flags.iter().any(|g| same_flag(f, g)))
+                        .cloned()
+                        .collect(),
+                };
+                let new = canonical_flags(&wanted, &mut rec.keywords);
+                let changed = new != current;
+                updates.push((uid, msg, changed.then_some(new)));
+            }
+            let changed = updates.iter().any(|u| u.2.is_some());
+            let modseq = if changed {
+                rec.bump()
+            } else {
+                rec.highest_modseq
+            };
+            let mut done = Vec::with_capacity(updates.len());
+            for (uid, mut msg, new) in updates {
+                if let Some(flags) = new {
+                    t.modseqs.remove((mailbox, msg.modseq, uid)).bk()?;
+                    msg.flags = flag_strings(&flags);
+                    msg.modseq = modseq;
+                    t.put_message(mailbox, uid, &msg)?;
+                    t.modseqs.insert((mailbox, modseq, uid), ()).bk()?;
+                }
+                done.push(msg.meta(uid));
+            }
+            // Keywords may be new even when no message changed; keep them either way.
+            t.put_mailbox(mailbox, &rec)?;
+            Ok(((done, failed), changed))
+        })
+    }
+
+    pub(crate) fn expunge(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<Uid>> {
+        let (removed, freed) = self.write(|t| {
+            check_account(&t.accounts, user)?;
+            remove_all(t, user, mailbox, uids)
+        })?;
+        self.blobs.remove(&freed);
+        Ok(removed)
+    }
+
+    pub(crate) fn copy(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        dest: &MailboxName,
+        expunge_source: bool,
+    ) -> StoreResult<Copied> {
+        let (copied, freed) =
+            self.write(|t| copy_in(t, user, mailbox, uids, dest, expunge_source))?;
+        self.blobs.remove(&freed);
+        Ok(copied)
+    }
+
+    pub(crate) fn changes_since(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        modseq: u64,
+    ) -> StoreResult<Changes> {
+        self.read(|r| {
+            check_account(&r.accounts, user)?;
+            let rec = load_mailbox(&r.mailboxes, user, mailbox)?;
+            let mut changed_uids = BTreeSet::new();
+            if let Some(from) = modseq.checked_add(1) {
+                let range = (mailbox, from, 0u32)..=(mailbox, u64::MAX, u32::MAX);
+                for item in r.modseqs.range(range).bk()? {
+                    changed_uids.insert(item.bk()?.0.value().2);
+                }
+            }
+            let mut changed = Vec::with_capacity(changed_uids.len());
+            for uid in changed_uids {
+                if let Some(msg) = load_message(&r.messages, mailbox, uid)? {
+                    changed.push(msg.meta(uid));
+                }
+            }
+            let mut expunged = Vec::new();
+            for item in r
+                .tombstones
+                .range((mailbox, 0u32)..=(mailbox, u32::MAX))
+                .bk()?
+            {
+                let (k, v) = item.bk()?;
+                if v.value() > modseq {
+                    expunged.push(k.value().1);
+                }
+            }
+            Ok(Changes {
+                highest_modseq: rec.highest_modseq,
+                uidnext: rec.uidnext,
+                changed,
+                expunged,
+                keywords: rec.keywords,
+            })
+        })
+    }
+
+    /// Advances the recent mark to UIDNEXT; not a change to any message (no modseq bump).
+    /// Committed with eventual durability: after a power loss a message may be \Recent
+    /// once more, which RFC 9051 allows; a process crash loses nothing.
+    pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
+        self.write_with(redb::Durability::Eventual, |t| {
+            check_account(&t.accounts, user)?;
+            let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
+            let mut claimed = Vec::new();
+            if rec.recent_mark < rec.uidnext {
+                let range = (mailbox, rec.recent_mark)..(mailbox, rec.uidnext);
+                for item in t.messages.range(range).bk()? {
+                    claimed.push(item.bk()?.0.value().1);
+                }
+                rec.recent_mark = rec.uidnext;
+                t.put_mailbox(mailbox, &rec)?;
+            }
+            Ok(claimed)
+        })
+    }
+
+    /// Size, date and parse of one message; never touches the blob file.
+    pub(crate) fn message_info(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<MessageInfo> {
+        self.read(|r| {
+            check_account(&r.accounts, user)?;
+            load_mailbox(&r.mailboxes, user, mailbox)?;
+            let msg = load_message(&r.messages, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            let parsed: ParsedMessage = match r.parsed.get(msg.blob).bk()? {
+                Some(v) => decode(v.value())?,
+                None => {
+                    return Err(StoreError::Backend(format!(
+                        "parse of blob {} missing",
+                        msg.blob
+                    )))
+                }
+            };
+            Ok(MessageInfo {
+                uid,
+                size: msg.size,
+                internal_date: msg.date.into(),
+                parsed: Arc::new(parsed),
+            })
+        })
+    }
+
+    /// The blob id of one message (checked against the account), for reading its bytes.
+    pub(crate) fn message_blob(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<u64> {
+        self.read(|r| {
+            check_account(&r.accounts, user)?;
+            load_mailbox(&r.mailboxes, user, mailbox)?;
+            let msg = load_message(&r.messages, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            Ok(msg.blob)
+        })
+    }
+
+    pub(crate) fn message_bytes(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<Arc<[u8]>> {
+        let blob = self.message_blob(user, mailbox, uid)?;
+        match self.blobs.read(blob) {
+            Ok(bytes) => Ok(Arc::from(bytes)),
+            // Expunged (and collected) between the lookup and the read.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.message_blob(user, mailbox, uid)?;
+                Err(StoreError::Backend(format!(
+                    "message file {blob:016x} is missing"
+                )))
+            }
+            Err(e) => Err(StoreError::Backend(format!("reading message file: {e}"))),
+        }
+    }
+}
