@@ -1,13 +1,14 @@
 //! The JS-facing API: `Engine` (a store plus connections) and `Connection` (one IMAP client's
 //! byte stream). Promises reject with an `Error` whose message names what failed.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Arc, Once};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use tidings_engine::command::MailboxName;
 use tidings_engine::mime::{normalize_line_endings, ParsedMessage};
+use tidings_engine::session::SessionConfig;
 use tidings_engine::store::{Account, MemoryStore, NewMessage, Store, StoreError};
 use tidings_engine::types::DateTime;
 use wasm_bindgen::prelude::*;
@@ -20,9 +21,14 @@ use crate::summary::summarize;
 
 static TRACING: Once = Once::new();
 
-/// Sends `tracing` output to the browser (or Node) console, once.
+/// Sends `tracing` output (INFO and above) to the browser (or Node) console, once.
 fn init_tracing() {
-    TRACING.call_once(tracing_wasm::set_as_global_default);
+    TRACING.call_once(|| {
+        let config = tracing_wasm::WASMLayerConfigBuilder::new()
+            .set_max_level(tracing::Level::INFO)
+            .build();
+        tracing_wasm::set_as_global_default_with_config(config);
+    });
 }
 
 fn js_err(err: StoreError) -> JsValue {
@@ -39,6 +45,7 @@ fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
 pub struct Engine {
     store: Rc<AnyStore>,
     next_id: Rc<Cell<u32>>,
+    config: RefCell<SessionConfig>,
 }
 
 /// One client connection. Output and the end of the session arrive through the callbacks
@@ -91,14 +98,39 @@ impl Engine {
         let id = self.next_id.get();
         self.next_id.set(id.wrapping_add(1));
         let shared = Rc::new(Shared::default());
+        let config = self.config.borrow().clone();
         connection::spawn(
             id,
+            config,
             Rc::clone(&self.store),
             Rc::clone(&shared),
             on_data,
             on_close,
         );
         Connection { id, shared }
+    }
+
+    /// Sets the session timers of connections opened from now on, in milliseconds:
+    /// autologout before and after login, and the IDLE keepalive interval. Values below
+    /// 1 are ignored. (An addition to the core API, for tests and demos.)
+    #[wasm_bindgen(js_name = setTimeouts)]
+    pub fn set_timeouts(
+        &self,
+        #[wasm_bindgen(js_name = preauthMs)] preauth_ms: f64,
+        #[wasm_bindgen(js_name = authMs)] auth_ms: f64,
+        #[wasm_bindgen(js_name = idleKeepaliveMs)] idle_keepalive_ms: f64,
+    ) {
+        let mut config = self.config.borrow_mut();
+        let valid = |ms: f64| (ms >= 1.0 && ms.is_finite()).then_some(ms as i64);
+        if let Some(ms) = valid(preauth_ms) {
+            config.preauth_timeout_ms = ms;
+        }
+        if let Some(ms) = valid(auth_ms) {
+            config.auth_timeout_ms = ms;
+        }
+        if let Some(ms) = valid(idle_keepalive_ms) {
+            config.idle_keepalive_ms = ms;
+        }
     }
 
     /// The user's mailboxes with their counters, sorted by name.
@@ -210,6 +242,7 @@ impl Engine {
         Engine {
             store: Rc::new(store),
             next_id: Rc::new(Cell::new(1)),
+            config: RefCell::new(connection::default_config()),
         }
     }
 }

@@ -71,7 +71,7 @@ enum Wake {
 
 /// The session settings of the web host: no TLS in the tab (the shim terminates it), so
 /// plaintext LOGIN is allowed.
-fn config() -> SessionConfig {
+pub(crate) fn default_config() -> SessionConfig {
     SessionConfig {
         server_name: "Tidings (web)".into(),
         allow_plaintext_auth: true,
@@ -82,23 +82,25 @@ fn config() -> SessionConfig {
 /// Starts the driver task of connection `id`.
 pub(crate) fn spawn(
     id: u32,
+    config: SessionConfig,
     store: Rc<AnyStore>,
     shared: Rc<Shared>,
     on_data: Function,
     on_close: Function,
 ) {
-    wasm_bindgen_futures::spawn_local(run(id, store, shared, on_data, on_close));
+    wasm_bindgen_futures::spawn_local(run(id, config, store, shared, on_data, on_close));
 }
 
 async fn run(
     id: u32,
+    config: SessionConfig,
     store: Rc<AnyStore>,
     shared: Rc<Shared>,
     on_data: Function,
     on_close: Function,
 ) {
     tracing::debug!(conn = id, "connection opened");
-    let mut session = Session::new(config(), now());
+    let mut session = Session::new(config, now());
     let mut watch: Option<Watch> = None;
     loop {
         let out = session.take_output();
@@ -150,6 +152,9 @@ async fn run(
         }
         session.process(&*store, now).await;
     }
+    // Later `feed` calls are ignored instead of piling up bytes nobody reads.
+    shared.closed.set(true);
+    shared.input.borrow_mut().clear();
 }
 
 /// Waits for the first of: the client closing, client bytes, an account change (after

@@ -196,9 +196,9 @@ async fn indexeddb_engine_keeps_mail_across_reopen() {
     assert_eq!(msgs.length(), 1);
 }
 
-/// Needs the real command codec (the engine's codec is a stub until it is merged).
+/// A whole conversation through `Connection`: LOGIN, SELECT, IDLE woken by `appendMessage`
+/// (the watch loop), LOGOUT ending in `onClose`.
 #[wasm_bindgen_test]
-#[ignore = "needs the real command codec"]
 async fn login_select_and_idle_push_through_connections() {
     let engine = Engine::memory();
     wait(engine.add_user("alice".into(), "pw".into())).await;
@@ -221,4 +221,99 @@ async fn login_select_and_idle_push_through_connections() {
         TimeoutFuture::new(10).await;
     }
     assert!(*a.closed.borrow(), "onClose not called after LOGOUT");
+}
+
+/// Two connections on IndexedDB: A idles, B appends with a byte-at-a-time APPEND (input
+/// queued, never two `process` at once), A is pushed `EXISTS`; FETCH answers from the stored
+/// parse and bytes.
+#[wasm_bindgen_test]
+async fn two_connections_on_indexeddb_push_and_fetch() {
+    let engine = match Engine::open(fresh_db("tidings-api-conns")).await {
+        Ok(e) => e,
+        Err(e) => panic!("open failed: {e:?}"),
+    };
+    wait(engine.add_user("carol".into(), "pw".into())).await;
+    let a = connect(&engine);
+    let b = connect(&engine);
+    a.expect("\r\n").await;
+    b.expect("\r\n").await;
+    a.conn
+        .feed(b"a1 LOGIN carol pw\r\na2 SELECT INBOX\r\na3 IDLE\r\n");
+    a.expect("+ ").await;
+
+    let msg = "From: Dan <dan@example.org>\r\nSubject: chunked\r\n\r\nHello.\r\n";
+    let script = format!(
+        "b1 LOGIN carol pw\r\nb2 APPEND INBOX (\\Flagged) {{{}+}}\r\n{msg}\r\n",
+        msg.len()
+    );
+    for byte in script.as_bytes() {
+        b.conn.feed(&[*byte]);
+    }
+    let appended = b.expect("b2 OK").await;
+    assert!(appended.contains("[APPENDUID "), "{appended}");
+    a.expect("* 1 EXISTS").await;
+
+    a.conn
+        .feed(b"DONE\r\na4 FETCH 1 (FLAGS ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n");
+    let fetched = a.expect("a4 OK").await;
+    assert!(fetched.contains("\\Flagged"), "{fetched}");
+    assert!(fetched.contains("\"chunked\""), "{fetched}");
+    assert!(fetched.contains("Subject: chunked"), "{fetched}");
+    a.conn.close();
+    b.conn.close();
+}
+
+/// The timers run on setTimeout: IDLE keepalives arrive, and autologout before login sends
+/// BYE and calls `onClose`.
+#[wasm_bindgen_test]
+async fn timers_send_keepalives_and_autologout() {
+    let engine = Engine::memory();
+    wait(engine.add_user("erin".into(), "pw".into())).await;
+    engine.set_timeouts(300.0, 60_000.0, 100.0);
+    let a = connect(&engine);
+    a.expect("\r\n").await;
+    a.conn
+        .feed(b"a1 LOGIN erin pw\r\na2 SELECT INBOX\r\na3 IDLE\r\n");
+    a.expect("+ ").await;
+    a.expect("* OK Still here").await;
+
+    let b = connect(&engine);
+    b.expect("\r\n").await;
+    b.expect("* BYE").await;
+    for _ in 0..100 {
+        if *b.closed.borrow() {
+            break;
+        }
+        TimeoutFuture::new(10).await;
+    }
+    assert!(*b.closed.borrow(), "onClose not called after autologout");
+    assert!(!*a.closed.borrow(), "the idling session must stay up");
+    a.conn.close();
+}
+
+/// Concurrent APPENDs on IndexedDB (ten promises in flight at once) each get their own UID:
+/// every mutation is one readwrite transaction, and IndexedDB serialises them.
+#[wasm_bindgen_test]
+async fn concurrent_appends_get_distinct_uids() {
+    let engine = match Engine::open(fresh_db("tidings-api-concurrent")).await {
+        Ok(e) => e,
+        Err(e) => panic!("open failed: {e:?}"),
+    };
+    wait(engine.add_user("frank".into(), "pw".into())).await;
+    let pending = Array::new();
+    for _ in 0..10 {
+        pending.push(&engine.append_message("frank".into(), "INBOX".into(), MESSAGE.to_vec()));
+    }
+    let uids: Array = wait(Promise::all(&pending)).await.unchecked_into();
+    let mut got: Vec<u32> = uids
+        .iter()
+        .filter_map(|u| u.as_f64())
+        .map(|u| u as u32)
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, (1..=10).collect::<Vec<u32>>());
+    let msgs: Array = wait(engine.list_messages("frank".into(), "INBOX".into()))
+        .await
+        .unchecked_into();
+    assert_eq!(msgs.length(), 10);
 }
