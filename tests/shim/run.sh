@@ -21,7 +21,7 @@ run() {
     fi
 }
 
-run "shim unit tests" cargo test -q -p tidings-host shim::
+run "shim unit tests" cargo test -q -p tidings-host --bin tidings shim::
 run "relay with a fake page" timeout 300 python3 tests/shim/test_relay.py
 run "page units (node)" timeout 60 node tests/shim/test_page_units.mjs
 run "edge host" timeout 120 python3 tests/shim/test_edge.py
