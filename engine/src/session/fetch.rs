@@ -91,7 +91,10 @@ impl Session {
             };
             let raw: &[u8] = raw.as_deref().unwrap_or(&[]);
             let flags = &view.messages[i].flags;
-            let mut out = format!("* {seq} FETCH (").into_bytes();
+            // Written straight into the session's output: a body is copied once, from the
+            // store's bytes into the outgoing buffer.
+            let out = &mut self.out;
+            out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
             let mut first = true;
             let mut sep = |out: &mut Vec<u8>| {
                 if !std::mem::take(&mut first) {
@@ -101,11 +104,11 @@ impl Session {
             for item in &items {
                 match item {
                     FetchAttr::Uid => {
-                        sep(&mut out);
+                        sep(out);
                         out.extend_from_slice(format!("UID {uid_n}").as_bytes());
                     }
                     FetchAttr::Flags => {
-                        sep(&mut out);
+                        sep(out);
                         let shown = view.display_flags(uid_n, flags);
                         out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
                     }
@@ -114,7 +117,7 @@ impl Session {
                         let Some(info) = info.as_ref() else { continue };
                         let parsed: &ParsedMessage = &info.parsed;
                         match write_item(
-                            &mut out,
+                            out,
                             &mut sep,
                             item,
                             parsed,
@@ -129,12 +132,11 @@ impl Session {
                 }
             }
             if flags_changed && !items.contains(&FetchAttr::Flags) {
-                sep(&mut out);
+                sep(out);
                 let shown = view.display_flags(uid_n, flags);
                 out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
             }
             out.extend_from_slice(b")\r\n");
-            self.out.extend_from_slice(&out);
         }
         match failure {
             Some((code, text)) => {

@@ -200,7 +200,11 @@ impl Session {
 
     /// Appends all queued output to `buf`.
     pub fn write_output(&mut self, buf: &mut Vec<u8>) {
-        buf.append(&mut self.out);
+        if buf.is_empty() {
+            std::mem::swap(buf, &mut self.out);
+        } else {
+            buf.append(&mut self.out);
+        }
     }
 
     /// The next event for the host, if any.
