@@ -12,7 +12,10 @@ import imaplib
 import json
 import os
 import re
+import shutil
+import ssl
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -235,6 +238,24 @@ class E2E:
             "[...window.tidings.conns.values()].filter(c => c.open && c.key.startsWith('s')).length === 0",
             "both connections closed on the page")
 
+    def other_clients(self):
+        # Implicit TLS ends at the shim; the engine sees a plain byte stream.
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        m = imaplib.IMAP4_SSL(*self.shim.imaps, ssl_context=ctx, timeout=TIMEOUT)
+        ok(m.login("demo", "demo"))
+        assert ok(m.select("INBOX"))[0] == b"3"
+        m.logout()
+        # curl, a client written by other people, fetches a message by UID.
+        if shutil.which("curl"):
+            out = subprocess.run(
+                ["curl", "-sS", "--max-time", "15", "-u", "demo:demo",
+                 "imap://%s:%d/INBOX;UID=1" % self.shim.imap],
+                capture_output=True, timeout=30)
+            assert out.returncode == 0, out.stderr
+            assert out.stdout == MSG1, out.stdout
+
     def reload_persists(self):
         # A client connected while the tab reloads loses its session: the shim says BYE.
         stranded = connect(self.shim)
@@ -272,7 +293,8 @@ def main():
         print("node_modules/playwright-core is missing: run npm ci")
         results.failed += 1
         results.finish()
-    shim = Shim(web_root=WEB_ROOT)
+    shim = Shim(["--imaps", "127.0.0.1:0", "--data-dir", tempfile.mkdtemp(prefix="shim-e2e-")],
+                web_root=WEB_ROOT)
     page = None
     try:
         page = Driver(shim.url)
@@ -289,6 +311,7 @@ def main():
             ("in-page console", e.console),
             ("screenshot mid-session", e.screenshot),
             ("logout closes both on the page", e.logout),
+            ("implicit TLS via the shim, and curl", e.other_clients),
             ("reload: stranded client gets BYE; mail, flags, UIDVALIDITY persisted", e.reload_persists),
         ]
         for name, fn in steps:

@@ -141,3 +141,54 @@ where
     tracing::info!(generation, "page disconnected");
     hub.detach_page(generation);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(path: &str, headers: &[(&str, &str)]) -> RequestHead {
+        RequestHead {
+            method: "GET".into(),
+            target: path.into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn upgrade_needs_path_subprotocol_and_own_origin() {
+        let good = [
+            ("Host", "127.0.0.1:8143"),
+            ("Sec-WebSocket-Protocol", "chat, tidings-shim.v1"),
+            ("Origin", "http://127.0.0.1:8143"),
+        ];
+        assert!(check_upgrade(&head("/shim", &good)).is_ok());
+        // No Origin: not a browser (tests, tools).
+        assert!(check_upgrade(&head("/shim?x", &good[..2])).is_ok());
+        assert!(matches!(
+            check_upgrade(&head("/", &good)),
+            Err(("404 Not Found", _))
+        ));
+        let no_proto = [good[0], good[2]];
+        assert!(matches!(
+            check_upgrade(&head("/shim", &no_proto)),
+            Err(("400 Bad Request", _))
+        ));
+        let old = [
+            good[0],
+            ("Sec-WebSocket-Protocol", "tidings-shim.v0"),
+            good[2],
+        ];
+        assert!(matches!(
+            check_upgrade(&head("/shim", &old)),
+            Err(("400 Bad Request", _))
+        ));
+        let foreign = [good[0], good[1], ("Origin", "https://example.org")];
+        assert!(matches!(
+            check_upgrade(&head("/shim", &foreign)),
+            Err(("403 Forbidden", _))
+        ));
+    }
+}
