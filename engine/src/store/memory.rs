@@ -9,6 +9,7 @@ use super::{
     Changes, Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage,
     Notifier, Snapshot, Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
 };
+use super::{constant_time_eq, normal_name as normal, sorted_uids as sorted};
 use crate::command::{MailboxName, StoreOp};
 use crate::mime::ParsedMessage;
 use crate::types::{DateTime, Flag, SpecialUse, Uid};
@@ -304,29 +305,6 @@ impl Mailbox {
     fn has(m: &Message, flag: &Flag) -> bool {
         m.flags.iter().any(|f| f == flag)
     }
-}
-
-/// `MailboxName::new` again: callers should pass normalised names, but a hand-built
-/// `MailboxName("inbox".into())` must still mean INBOX.
-fn normal(name: &MailboxName) -> MailboxName {
-    MailboxName::new(name.as_str())
-}
-
-fn sorted(uids: &[Uid]) -> Vec<Uid> {
-    let set: BTreeSet<Uid> = uids.iter().copied().collect();
-    set.into_iter().collect()
-}
-
-/// Compares two secrets in time that depends only on their lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len().max(b.len());
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..n {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= x ^ y;
-    }
-    std::hint::black_box(diff) == 0
 }
 
 impl Store for MemoryStore {

@@ -461,3 +461,27 @@ mod tests {
         assert!(!is_below(&MailboxName::new("a"), &MailboxName::new("a")));
     }
 }
+
+/// `MailboxName::new` again: callers should pass normalised names, but a hand-built
+/// `MailboxName("inbox".into())` must still mean INBOX.
+pub fn normal_name(name: &MailboxName) -> MailboxName {
+    MailboxName::new(name.as_str())
+}
+
+/// UIDs ascending without duplicates.
+pub fn sorted_uids(uids: &[Uid]) -> Vec<Uid> {
+    let set: std::collections::BTreeSet<Uid> = uids.iter().copied().collect();
+    set.into_iter().collect()
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len().max(b.len());
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    std::hint::black_box(diff) == 0
+}

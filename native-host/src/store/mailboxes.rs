@@ -15,6 +15,7 @@ use super::schema::{
     OrBackend, Tables, NEXT_MAILBOX_ID, NEXT_UIDVALIDITY,
 };
 use super::Inner;
+use tidings_engine::store::normal_name as normal;
 
 /// Creates mailbox `name` for `user` with a fresh id and UIDVALIDITY (both from store-wide
 /// counters, never reused). The caller has checked that the name is free.
@@ -62,11 +63,6 @@ pub(crate) fn purge_mailbox(t: &mut Tables, id: MailboxId) -> StoreResult<Vec<u6
     }
     t.mailboxes.remove(id).bk()?;
     Ok(freed)
-}
-
-/// `MailboxName::new` again, so a hand-built `MailboxName("inbox")` still means INBOX.
-pub(crate) fn normal(name: &MailboxName) -> MailboxName {
-    MailboxName::new(name.as_str())
 }
 
 impl Inner {

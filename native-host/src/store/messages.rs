@@ -18,12 +18,12 @@ use tidings_engine::store::{
 };
 use tidings_engine::types::{Flag, Uid};
 
-use super::mailboxes::normal;
 use super::schema::{
     check_account, decode, encode, flag_strings, load_mailbox, load_message, mailbox_by_name,
     MailboxRec, MessageRec, OrBackend, Tables,
 };
 use super::Inner;
+use tidings_engine::store::{normal_name as normal, sorted_uids as sorted};
 
 /// What STORE returns: the targeted messages' state and the UIDs refused by UNCHANGEDSINCE.
 pub(crate) type FlagsStored = (Vec<MessageMeta>, Vec<Uid>);
@@ -45,11 +45,6 @@ pub(crate) fn drop_blob_ref(t: &mut Tables, blob: u64) -> StoreResult<Option<u64
     t.blob_refs.remove(blob).bk()?;
     t.parsed.remove(blob).bk()?;
     Ok(Some(blob))
-}
-
-fn sorted(uids: &[Uid]) -> Vec<Uid> {
-    let set: BTreeSet<Uid> = uids.iter().copied().collect();
-    set.into_iter().collect()
 }
 
 /// Inserts messages into mailbox `id` under new UIDs with one new modseq, advancing UIDNEXT

@@ -1,7 +1,6 @@
 //! The `Store` methods of `IndexedDbStore`: MemoryStore's rules, one transaction per call.
 //! Each method opens a transaction, works through `Tables`, and commits only on success.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use tidings_engine::command::{MailboxName, StoreOp};
@@ -14,34 +13,13 @@ use tidings_engine::types::{Flag, SpecialUse, Uid};
 
 use super::{IndexedDbStore, Tables};
 use crate::records::{flag_atoms, AccountRec, MailboxRec, MessageRec, TombstoneRec};
+use tidings_engine::store::{constant_time_eq, normal_name as normal, sorted_uids as sorted};
 
 /// Counter names.
 pub(crate) const UIDVALIDITY: &str = "uidvalidity";
 pub(crate) const MAILBOX_ID: &str = "mailbox_id";
 
 const UID_SPACE: &str = "UID space of this mailbox is exhausted";
-
-/// `MailboxName::new` again, so a hand-built `MailboxName("inbox")` still means INBOX.
-fn normal(name: &MailboxName) -> MailboxName {
-    MailboxName::new(name.as_str())
-}
-
-fn sorted(uids: &[Uid]) -> Vec<Uid> {
-    let set: BTreeSet<Uid> = uids.iter().copied().collect();
-    set.into_iter().collect()
-}
-
-/// Compares two secrets in time that depends only on their lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len().max(b.len());
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..n {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= x ^ y;
-    }
-    std::hint::black_box(diff) == 0
-}
 
 fn find<'m>(mbs: &'m [MailboxRec], name: &MailboxName) -> Option<&'m MailboxRec> {
     mbs.iter().find(|m| m.name == name.as_str())
