@@ -119,10 +119,14 @@ impl Hub {
 
     /// Detaches whatever page is connected (shutdown).
     pub fn detach_any(&self) {
-        let generation = self.lock().as_ref().map(|p| p.generation);
-        if let Some(g) = generation {
+        if let Some(g) = self.current_generation() {
             self.detach_page(g);
         }
+    }
+
+    /// The generation of the connected page, if any.
+    pub fn current_generation(&self) -> Option<u64> {
+        self.lock().as_ref().map(|p| p.generation)
     }
 
     /// True if a page is connected.

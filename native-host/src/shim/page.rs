@@ -56,6 +56,21 @@ pub fn check_upgrade(head: &RequestHead) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+/// The close frame for a page whose slot the hub dropped: 4001 if a newer page took over,
+/// else 1001 (the shim is stopping).
+fn goodbye(hub: &Hub, generation: u64) -> CloseFrame {
+    match hub.current_generation() {
+        Some(g) if g != generation => CloseFrame {
+            code: CloseCode::from(CLOSE_REPLACED),
+            reason: "replaced by a newer page".into(),
+        },
+        _ => CloseFrame {
+            code: CloseCode::Away,
+            reason: "the shim is stopping".into(),
+        },
+    }
+}
+
 /// Completes the handshake on a checked request and serves the page until it leaves.
 pub async fn serve_page<S>(stream: S, hub: Arc<Hub>, hello: Arc<str>)
 where
@@ -121,14 +136,14 @@ where
                         break;
                     }
                 }
-                None => break,
+                // The hub dropped this page's slot: replaced, or the shim is stopping.
+                None => {
+                    let _ = ws.close(Some(goodbye(&hub, generation))).await;
+                    break;
+                }
             },
             _ = page.replaced.changed() => {
-                let close = CloseFrame {
-                    code: CloseCode::from(CLOSE_REPLACED),
-                    reason: "replaced by a newer page".into(),
-                };
-                let _ = ws.close(Some(close)).await;
+                let _ = ws.close(Some(goodbye(&hub, generation))).await;
                 break;
             }
             _ = ping.tick() => {
