@@ -8,6 +8,7 @@ mod import;
 mod limits;
 mod lmtp;
 mod server;
+mod shim;
 mod tls;
 
 use std::net::SocketAddr;
@@ -37,6 +38,8 @@ struct Cli {
 enum Command {
     /// Run the IMAP server (creates a data dir, a dev certificate and a demo user if missing).
     Serve(ServeArgs),
+    /// Relay IMAP clients over a WebSocket to the browser page hosting the engine.
+    Shim(shim::ShimArgs),
     /// Deliver one message from stdin to a user's INBOX (an LDA; exit codes as sendmail's
     /// sysexits). Uses the running server's LMTP port, else opens the store directly.
     Deliver(DeliverArgs),
@@ -160,6 +163,7 @@ fn run(cli: Cli) -> Result<()> {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Shim(args) => shim::run(args),
         Command::User(args) => user(args),
         Command::Import(args) => {
             let mut cfg = config::Config::load(args.config.as_deref())?;
