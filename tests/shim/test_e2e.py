@@ -256,6 +256,24 @@ class E2E:
             assert out.returncode == 0, out.stderr
             assert out.stdout == MSG1, out.stdout
 
+    def seed_transcript(self):
+        """The seed's Thunderbird session (AUTHENTICATE PLAIN, ID, SELECT, UID FETCH, IDLE with
+        a pushed EXISTS/RECENT, header peek, BODY.PEEK[], partial, STORE, UID MOVE to Trash)
+        through the shim into the page. INBOX is in use by the steps above, so it runs in an
+        empty mailbox of its own."""
+        import unittest
+        sys.path.insert(0, os.path.join(ROOT, "tests", "clients"))
+        from test_seed_tcp import replay_seed
+
+        class Asserts(unittest.TestCase):
+            def runTest(self):
+                pass
+
+        c = connect(self.shim)
+        ok(c.create("Seed"))
+        c.logout()
+        replay_seed(Asserts(), self.shim.imap[1], "demo", "demo", mailbox="Seed")
+
     def reload_persists(self):
         # A client connected while the tab reloads loses its session: the shim says BYE.
         stranded = connect(self.shim)
@@ -313,6 +331,7 @@ def main():
             ("logout closes both on the page", e.logout),
             ("implicit TLS via the shim, and curl", e.other_clients),
             ("reload: stranded client gets BYE; mail, flags, UIDVALIDITY persisted", e.reload_persists),
+            ("the seed's Thunderbird session through the shim", e.seed_transcript),
         ]
         for name, fn in steps:
             results.check(name, fn)
