@@ -411,6 +411,39 @@ pub fn same_flag(a: &Flag, b: &Flag) -> bool {
     }
 }
 
+/// A message's flags after STORE `op` with `flags`, in stored form (see [`canonical_flags`];
+/// new keywords are added to `keywords`). `None` when nothing changes.
+pub fn apply_flag_op(
+    current: &[Flag],
+    op: StoreOp,
+    flags: &[Flag],
+    keywords: &mut Vec<String>,
+) -> Option<Vec<Flag>> {
+    let wanted: Vec<Flag> = match op {
+        StoreOp::Replace => flags.to_vec(),
+        StoreOp::Add => current.iter().chain(flags).cloned().collect(),
+        StoreOp::Remove => current
+            .iter()
+            .filter(|f| !flags.iter().any(|g| same_flag(f, g)))
+            .cloned()
+            .collect(),
+    };
+    let new = canonical_flags(&wanted, keywords);
+    (new != current).then_some(new)
+}
+
+/// Checks a login password against the stored one (`None`: no such user) in time that does
+/// not reveal whether the user exists.
+pub fn password_matches(stored: Option<&[u8]>, given: &[u8]) -> bool {
+    match stored {
+        Some(stored) => constant_time_eq(stored, given),
+        None => {
+            let _ = constant_time_eq(b"no such user: constant-time filler", given);
+            false
+        }
+    }
+}
+
 /// `MailboxName::new` again: callers should pass normalised names, but a hand-built
 /// `MailboxName("inbox".into())` must still mean INBOX.
 pub fn normal_name(name: &MailboxName) -> MailboxName {

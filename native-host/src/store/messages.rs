@@ -13,7 +13,7 @@ use redb::ReadableTable;
 use tidings_engine::command::{MailboxName, StoreOp};
 use tidings_engine::mime::ParsedMessage;
 use tidings_engine::store::{
-    canonical_flags, same_flag, Appended, Changes, Copied, MailboxId, MessageInfo, MessageMeta,
+    apply_flag_op, canonical_flags, Appended, Changes, Copied, MailboxId, MessageInfo, MessageMeta,
     NewMessage, StoreError, StoreResult,
 };
 use tidings_engine::types::{Flag, Uid};
@@ -208,19 +208,8 @@ impl Inner {
                     failed.push(uid);
                     continue;
                 }
-                let current = msg.flags();
-                let wanted: Vec<Flag> = match op {
-                    StoreOp::Replace => flags.to_vec(),
-                    StoreOp::Add => current.iter().chain(flags).cloned().collect(),
-                    StoreOp::Remove => current
-                        .iter()
-                        .filter(|f| !flags.iter().any(|g| same_flag(f, g)))
-                        .cloned()
-                        .collect(),
-                };
-                let new = canonical_flags(&wanted, &mut rec.keywords);
-                let changed = new != current;
-                updates.push((uid, msg, changed.then_some(new)));
+                let new = apply_flag_op(&msg.flags(), op, flags, &mut rec.keywords);
+                updates.push((uid, msg, new));
             }
             let changed = updates.iter().any(|u| u.2.is_some());
             let modseq = if changed {

@@ -5,15 +5,17 @@ use std::sync::Arc;
 
 use tidings_engine::command::{MailboxName, StoreOp};
 use tidings_engine::store::{
-    canonical_flags, is_below, parent_names, same_flag, validate_mailbox_name, Account, Appended,
-    Changes, Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage,
-    Snapshot, Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
+    canonical_flags, is_below, parent_names, validate_mailbox_name, Account, Appended, Changes,
+    Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, Snapshot,
+    Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
 };
 use tidings_engine::types::{Flag, SpecialUse, Uid};
 
 use super::{IndexedDbStore, Tables};
 use crate::records::{flag_atoms, AccountRec, MailboxRec, MessageRec, TombstoneRec};
-use tidings_engine::store::{constant_time_eq, normal_name as normal, sorted_uids as sorted};
+use tidings_engine::store::{
+    apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
+};
 
 /// Counter names.
 pub(crate) const UIDVALIDITY: &str = "uidvalidity";
@@ -174,16 +176,11 @@ impl Store for IndexedDbStore {
     async fn authenticate(&self, username: &str, password: &[u8]) -> StoreResult<Option<Account>> {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
-        match t.account(username).await? {
-            Some(acct) if constant_time_eq(&acct.password, password) => Ok(Some(Account {
-                name: username.to_string(),
-            })),
-            Some(_) => Ok(None),
-            None => {
-                let _ = constant_time_eq(b"no such user: constant-time filler", password);
-                Ok(None)
-            }
-        }
+        let acct = t.account(username).await?;
+        let stored = acct.as_ref().map(|a| a.password.as_slice());
+        Ok(password_matches(stored, password).then(|| Account {
+            name: username.to_string(),
+        }))
     }
 
     async fn list_mailboxes(&self, account: &Account) -> StoreResult<Vec<MailboxInfo>> {
@@ -492,19 +489,8 @@ impl Store for IndexedDbStore {
                     failed.push(uid);
                     continue;
                 }
-                let current = msg.flag_values();
-                let wanted: Vec<Flag> = match op {
-                    StoreOp::Replace => flags.to_vec(),
-                    StoreOp::Add => current.iter().chain(flags).cloned().collect(),
-                    StoreOp::Remove => current
-                        .iter()
-                        .filter(|f| !flags.iter().any(|g| same_flag(f, g)))
-                        .cloned()
-                        .collect(),
-                };
-                let new = canonical_flags(&wanted, &mut m.keywords);
-                let differs = new != current;
-                updates.push((msg, differs.then_some(new)));
+                let new = apply_flag_op(&msg.flag_values(), op, flags, &mut m.keywords);
+                updates.push((msg, new));
             }
             let changed = updates.iter().any(|(_, new)| new.is_some());
             let modseq = if changed { m.bump() } else { m.highest_modseq };
