@@ -17,11 +17,21 @@ impl Session {
         uid: bool,
         set: &SequenceSet,
         attrs: &FetchAttrs,
+        changed_since: Option<u64>,
     ) {
-        let Some(idx) = self.resolve_or_bad(tag, set, uid) else {
+        let Some(mut idx) = self.resolve_or_bad(tag, set, uid) else {
             return;
         };
         let mut items = attrs.expand();
+        if let Some(since) = changed_since {
+            // CHANGEDSINCE (RFC 7162 §3.3): only messages changed after `since`, with MODSEQ.
+            if let Some(view) = self.selected.as_ref() {
+                idx.retain(|&i| view.messages.get(i).is_some_and(|m| m.modseq > since));
+            }
+            if !items.contains(&FetchAttr::ModSeq) {
+                items.push(FetchAttr::ModSeq);
+            }
+        }
         // UID FETCH always returns UID, and (as Dovecot) UID comes first.
         if uid || items.contains(&FetchAttr::Uid) {
             items.retain(|i| *i != FetchAttr::Uid);
@@ -69,6 +79,7 @@ impl Session {
                 {
                     if let Some(m) = metas.into_iter().next() {
                         view.messages[i].flags = m.flags;
+                        view.messages[i].modseq = m.modseq;
                         flags_changed = true;
                     }
                 }
@@ -112,7 +123,11 @@ impl Session {
                         let shown = view.display_flags(uid_n, flags);
                         out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
                     }
-                    FetchAttr::ModSeq => {}
+                    FetchAttr::ModSeq => {
+                        sep(out);
+                        let modseq = view.messages[i].modseq;
+                        out.extend_from_slice(format!("MODSEQ ({modseq})").as_bytes());
+                    }
                     _ => {
                         let Some(info) = info.as_ref() else { continue };
                         let parsed: &ParsedMessage = &info.parsed;

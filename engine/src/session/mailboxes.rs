@@ -121,6 +121,10 @@ impl Session {
             Some(&format!("UIDNEXT {}", view.uidnext)),
             "Predicted next UID",
         );
+        if self.condstore {
+            let code = format!("HIGHESTMODSEQ {}", view.modseq);
+            write_status(&mut self.out, None, Status::Ok, Some(&code), "Highest");
+        }
         let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
         let text = if read_only {
             "Examine completed."

@@ -86,6 +86,8 @@ pub struct Session {
     last_input: Timestamp,
     /// Last time we wrote during IDLE (keepalive).
     last_idle_output: Timestamp,
+    /// CONDSTORE (RFC 7162) is on: by ENABLE or by the first command that uses it.
+    condstore: bool,
 }
 
 impl Session {
@@ -107,6 +109,7 @@ impl Session {
             store_changed: false,
             last_input: now,
             last_idle_output: now,
+            condstore: false,
             config,
         };
         let code = format!("CAPABILITY {}", s.config.pre_auth_capabilities());
@@ -349,6 +352,10 @@ impl Session {
             write_status(&mut self.out, Some(&tag), Status::Bad, None, &why);
             return;
         }
+        if uses_condstore(&body) {
+            // RFC 7162 §3.1: a CONDSTORE-enabling command turns it on for the session.
+            self.condstore = true;
+        }
         // Commands that read message state first catch up with changes made elsewhere, so
         // their answers are current (EXPUNGE only where the command allows it).
         if let CommandBody::Fetch { uid, .. }
@@ -401,10 +408,14 @@ impl Session {
                 self.finish(store, &tag, true, "ID completed.").await;
             }
             CommandBody::Enable(caps) => {
-                // We implement no ENABLE-able extension yet: every name is acknowledged by
-                // omission, as RFC 5161 allows.
-                let _ = caps;
-                crate::response::write_untagged(&mut self.out, "ENABLED");
+                // Of the ENABLE-able extensions we implement CONDSTORE; others are
+                // acknowledged by omission (RFC 5161).
+                let mut enabled = String::from("ENABLED");
+                if caps.iter().any(|c| c.eq_ignore_ascii_case("CONDSTORE")) {
+                    self.condstore = true;
+                    enabled.push_str(" CONDSTORE");
+                }
+                crate::response::write_untagged(&mut self.out, &enabled);
                 write_status(&mut self.out, Some(&tag), Status::Ok, None, "Enabled.");
             }
             CommandBody::StartTls => {
@@ -499,8 +510,14 @@ impl Session {
                 ret,
             } => self.search(store, &tag, uid, charset, criteria, ret).await,
             CommandBody::Fetch {
-                uid, set, attrs, ..
-            } => self.fetch(store, &tag, uid, &set, &attrs).await,
+                uid,
+                set,
+                attrs,
+                changed_since,
+            } => {
+                self.fetch(store, &tag, uid, &set, &attrs, changed_since)
+                    .await
+            }
             CommandBody::Store {
                 uid,
                 set,
@@ -589,5 +606,29 @@ impl Session {
             StoreError::Backend(_) => Some("SERVERBUG"),
         };
         write_status(&mut self.out, Some(tag), Status::No, code, &err.to_string());
+    }
+}
+
+/// Does this command use CONDSTORE (and so enable it, RFC 7162 §3.1)?
+fn uses_condstore(body: &CommandBody) -> bool {
+    use crate::command::{FetchAttr, FetchAttrs, StatusItem};
+    match body {
+        CommandBody::Select { condstore, .. } | CommandBody::Examine { condstore, .. } => {
+            *condstore
+        }
+        CommandBody::Fetch {
+            attrs,
+            changed_since,
+            ..
+        } => {
+            changed_since.is_some()
+                || matches!(attrs, FetchAttrs::Items(items) if items.contains(&FetchAttr::ModSeq))
+        }
+        CommandBody::Store {
+            unchanged_since, ..
+        } => unchanged_since.is_some(),
+        CommandBody::Search { criteria, .. } => messages::mentions_modseq(criteria),
+        CommandBody::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
+        _ => false,
     }
 }

@@ -13,6 +13,8 @@ use crate::types::{Flag, SeqBound, SequenceSet, Uid};
 pub(super) struct ViewMessage {
     pub uid: Uid,
     pub flags: Vec<Flag>,
+    /// The message's modseq as last reported to this session (CONDSTORE).
+    pub modseq: u64,
 }
 
 /// The selected mailbox.
@@ -49,6 +51,7 @@ impl SelectedView {
                 .map(|m| ViewMessage {
                     uid: m.uid,
                     flags: m.flags,
+                    modseq: m.modseq,
                 })
                 .collect(),
             recent: HashSet::new(),
@@ -229,7 +232,7 @@ impl Session {
         }
         let last_uid = view.messages.last().map_or(0, |m| m.uid);
         let mut new_uids = Vec::new();
-        for MessageMeta { uid, flags, .. } in changes.changed {
+        for MessageMeta { uid, flags, modseq } in changes.changed {
             if view.pending_expunge.contains(&uid) {
                 continue;
             }
@@ -238,15 +241,22 @@ impl Session {
                     let idx = seq as usize - 1;
                     if view.messages[idx].flags != flags {
                         let shown = view.display_flags(uid, &flags);
+                        // With CONDSTORE every FETCH carries the new MODSEQ (RFC 7162 §3.2).
+                        let modseq_part = if self.condstore {
+                            format!(" MODSEQ ({modseq})")
+                        } else {
+                            String::new()
+                        };
                         write_untagged(
                             &mut self.out,
-                            &format!("{seq} FETCH (UID {uid} FLAGS {shown})"),
+                            &format!("{seq} FETCH (UID {uid} FLAGS {shown}{modseq_part})"),
                         );
                         view.messages[idx].flags = flags;
                     }
+                    view.messages[idx].modseq = modseq;
                 }
                 None if uid > last_uid => {
-                    view.messages.push(ViewMessage { uid, flags });
+                    view.messages.push(ViewMessage { uid, flags, modseq });
                     new_uids.push(uid);
                 }
                 None => {}
