@@ -466,7 +466,7 @@ fn condstore_modseq_changedsince_unchangedsince_and_search() {
         "{out}"
     );
 
-    let out = h.send(a, &format!("q SEARCH MODSEQ {}\r\n", highest + 1));
+    let out = h.send(a, format!("q SEARCH MODSEQ {}\r\n", highest + 1));
     assert!(out.starts_with("* SEARCH 1 2 (MODSEQ "), "{out}");
     let out = h.send(a, "t STATUS INBOX (HIGHESTMODSEQ)\r\n");
     assert!(out.starts_with("* STATUS INBOX (HIGHESTMODSEQ "), "{out}");
