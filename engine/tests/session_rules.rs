@@ -444,7 +444,7 @@ fn condstore_modseq_changedsince_unchangedsince_and_search() {
     h.send(b, "s SELECT INBOX\r\nx UID STORE 2 +FLAGS (\\Flagged)\r\n");
     let out = h.send(
         a,
-        &format!("c UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})\r\n"),
+        format!("c UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})\r\n"),
     );
     assert!(!out.contains("* 1 FETCH"), "{out}");
     assert!(
@@ -455,7 +455,7 @@ fn condstore_modseq_changedsince_unchangedsince_and_search() {
     // UNCHANGEDSINCE: message 2 changed after `highest`, so only message 1 is stored.
     let out = h.send(
         a,
-        &format!("u UID STORE 1:2 (UNCHANGEDSINCE {highest}) +FLAGS (\\Seen)\r\n"),
+        format!("u UID STORE 1:2 (UNCHANGEDSINCE {highest}) +FLAGS (\\Seen)\r\n"),
     );
     assert!(
         out.contains("* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) MODSEQ ("),
