@@ -5,7 +5,9 @@ use super::view::write_flags;
 use super::Session;
 use crate::command::{SearchKey, StoreOp};
 use crate::response::{compact_set, write_status, write_untagged, Status};
-use crate::search::{charset_supported, matches_with_modseq, needs_content, MessageView};
+use crate::search::{
+    charset_supported, matches_with_modseq, needs_content, needs_metadata, MessageView,
+};
 use crate::store::{Store, StoreError};
 use crate::types::{Flag, SeqBound, SequenceSet, Uid};
 
@@ -179,10 +181,16 @@ impl Session {
         // With a MODSEQ key the answer also names the highest modseq matched (RFC 7162 §3.4).
         let by_modseq = mentions_modseq(&criteria);
         let mut highest = 0u64;
+        let metadata = needs_metadata(&criteria);
         for (i, m) in view.messages.iter().enumerate() {
-            let info = match store.message_info(account, view.id, m.uid).await {
-                Ok(info) => info,
-                Err(_) => continue, // expunged meanwhile
+            // Flags, UIDs and sequence numbers are in the view: load nothing for those.
+            let (size, internal_date) = if metadata {
+                match store.message_info(account, view.id, m.uid).await {
+                    Ok(info) => (info.size, info.internal_date),
+                    Err(_) => continue, // expunged meanwhile
+                }
+            } else {
+                (0, crate::types::DateTime::from_unix(0, 0))
             };
             let raw = if content {
                 match store.message_bytes(account, view.id, m.uid).await {
@@ -197,8 +205,8 @@ impl Session {
                 uid: m.uid,
                 flags: &m.flags,
                 recent: view.recent.contains(&m.uid),
-                size: info.size,
-                internal_date: info.internal_date,
+                size,
+                internal_date,
                 raw: raw.as_deref().unwrap_or(&[]),
                 max_seq,
                 max_uid,
