@@ -190,7 +190,7 @@ impl Session {
         };
         match store.authenticate(user, pass).await {
             Ok(Some(account)) => {
-                tracing::info!(user = %account.name, "logged in");
+                tracing::debug!(user = %account.name, "logged in");
                 self.account = Some(account.clone());
                 self.state = State::Authenticated;
                 self.events.push_back(Event::LoggedIn(account));
