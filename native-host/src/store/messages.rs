@@ -309,6 +309,16 @@ impl Inner {
     /// Committed with eventual durability: after a power loss a message may be \Recent
     /// once more, which RFC 9051 allows; a process crash loses nothing.
     pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
+        // Usually another session has claimed everything already: find that out in a read
+        // transaction, so N watchers of a new message don't queue for redb's single writer.
+        let pending = self.read(|r| {
+            check_account(&r.accounts, user)?;
+            let rec = load_mailbox(&r.mailboxes, user, mailbox)?;
+            Ok(rec.recent_mark < rec.uidnext)
+        })?;
+        if !pending {
+            return Ok(Vec::new());
+        }
         self.write_with(redb::Durability::Eventual, |t| {
             check_account(&t.accounts, user)?;
             let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
