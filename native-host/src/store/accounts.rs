@@ -27,9 +27,9 @@ pub(crate) fn hash_password(password: &[u8]) -> StoreResult<String> {
 ///
 /// The work runs on one of [`VERIFIER_THREADS`] long-lived threads (the caller blocks until
 /// it is done), so a burst of logins cannot occupy every core and tokio's blocking pool with
-/// argon2 (each check is ~20 ms of CPU and a 19 MiB block). Not solved by this: glibc keeps
-/// much of those blocks as heap fragmentation (about 1 MiB per login measured with 200
-/// logins; `MALLOC_MMAP_THRESHOLD_=1048576` brings it to ~20 KiB): see BENCHMARKS.md.
+/// argon2 (each check is ~20 ms of CPU and a 19 MiB block), and the blocks stay with these
+/// few threads. (With glibc malloc those blocks also fragmented the heap, about 1 MiB kept
+/// per login; the `tidings` binary uses mimalloc, which measured ~40 KiB per extra session.)
 pub(crate) fn verify_password(phc: &str, password: &[u8]) -> bool {
     let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(1);
     let job = (phc.to_string(), password.to_vec(), reply_tx);
