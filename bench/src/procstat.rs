@@ -107,6 +107,8 @@ pub struct Usage {
     pub cpu_s: f64,
     pub mem_start: u64,
     pub mem_peak: u64,
+    /// Memory when the probe was finished (steady state after the phase).
+    pub mem_end: u64,
 }
 
 impl Probe {
@@ -141,17 +143,12 @@ impl Probe {
         })
     }
 
-    /// Takes one more memory sample now.
-    pub fn sample(&self) {
-        let m = mem_bytes(self.pid);
-        if let Ok(mut g) = self.peak.lock() {
-            *g = (*g).max(m);
-        }
-    }
-
     /// Stops sampling and returns the totals.
     pub fn finish(mut self) -> Usage {
-        self.sample();
+        let mem_end = mem_bytes(self.pid);
+        if let Ok(mut g) = self.peak.lock() {
+            *g = (*g).max(mem_end);
+        }
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -160,6 +157,7 @@ impl Probe {
             cpu_s: cpu_seconds(self.pid) - self.cpu0,
             mem_start: self.mem0,
             mem_peak: self.peak.lock().map(|g| *g).unwrap_or(0),
+            mem_end,
         }
     }
 }

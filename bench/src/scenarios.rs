@@ -45,10 +45,12 @@ fn report_usage(prefix: &str, usage: Option<Usage>, per: Option<(f64, &str)>) {
         return;
     };
     println!(
-        "server: {:.2} CPU s, memory {:.1} MiB at start, {:.1} MiB peak (PSS, all processes)",
+        "server: {:.2} CPU s, memory {:.1} MiB at start, {:.1} MiB peak, {:.1} MiB at end \
+         (PSS, all processes)",
         u.cpu_s,
         u.mem_start as f64 / 1048576.0,
-        u.mem_peak as f64 / 1048576.0
+        u.mem_peak as f64 / 1048576.0,
+        u.mem_end as f64 / 1048576.0
     );
     metric(&format!("{prefix}.server_cpu"), u.cpu_s, "s");
     metric(
@@ -566,7 +568,7 @@ pub async fn idle(
     if let Some(u) = &usage {
         metric(
             &format!("{name}.server_mem_per_conn"),
-            (u.mem_peak.saturating_sub(u.mem_start)) as f64 / 1024.0 / open.max(1) as f64,
+            (u.mem_end.saturating_sub(u.mem_start)) as f64 / 1024.0 / open.max(1) as f64,
             "KiB",
         );
     }
