@@ -107,6 +107,10 @@ enum Scenario {
         repeat: usize,
         #[arg(long, default_value_t = 3000)]
         size: usize,
+        /// Use this mailbox instead of a fresh one; it is populated only when empty (so the
+        /// queries can be re-run, e.g. under a profiler, without the APPENDs).
+        #[arg(long)]
+        reuse: Option<String>,
     },
     /// APPEND N messages of S bytes one by one (each waits for its OK).
     Append {
@@ -173,7 +177,8 @@ fn run(cli: Cli) -> Result<u64> {
                 messages,
                 repeat,
                 size,
-            } => scenarios::big(&c, messages, repeat, size).await,
+                reuse,
+            } => scenarios::big(&c, messages, repeat, size, reuse.as_deref()).await,
             Scenario::Append { count, size } => scenarios::append(&c, count, size).await,
             Scenario::FetchBig { count, size, tls } => {
                 scenarios::fetch_big(&c, count, size, tls).await

@@ -163,7 +163,7 @@ async fn prepare_inbox(c: &Common, target: &Target, n: usize, seed: u64) -> Resu
     cl.logout().await
 }
 
-/// One simulated Thunderbird: sessions of up to 30 operations, until the deadline.
+/// One simulated Thunderbird: sessions of up to 50 operations, until the deadline.
 async fn mixed_client(
     c: &Common,
     target: &Target,
@@ -210,7 +210,7 @@ async fn mixed_session(
     .await?;
     let exists = timed(stats, "select", cl.select(&c.mailbox)).await?;
     let mut uids = timed(stats, "fetch_flags", fetch_all_flags(&mut cl, exists)).await?;
-    for _ in 0..30 {
+    for _ in 0..50 {
         if Instant::now() >= deadline {
             break;
         }
@@ -690,10 +690,31 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// Big mailbox: populate, then time the whole-mailbox commands.
-pub async fn big(c: &Common, messages: usize, repeat: usize, size: usize) -> Result<u64> {
+pub async fn big(
+    c: &Common,
+    messages: usize,
+    repeat: usize,
+    size: usize,
+    reuse: Option<&str>,
+) -> Result<u64> {
     let target = plain(c);
-    let (mut cl, mbox) = fresh_mailbox(c, &target, "big").await?;
-    let base = run_id() << 16;
+    let (mut cl, mbox, base) = match reuse {
+        // A named mailbox: populated on the first run only, its ids derived from the name.
+        Some(name) => {
+            let mut cl = Client::connect(&target).await?;
+            cl.login(&c.user(1), &c.password).await?;
+            let _ = cl.cmd(&format!("CREATE {}", quote(name))).await?;
+            let base = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+            }) >> 20
+                << 16;
+            (cl, name.to_string(), base)
+        }
+        None => {
+            let (cl, mbox) = fresh_mailbox(c, &target, "big").await?;
+            (cl, mbox, run_id() << 16)
+        }
+    };
     let spec = |i: usize| Spec {
         size: size + (i % 7) * 100,
         subject_word: (i % 100 == 0).then_some("zebra"),
@@ -702,20 +723,27 @@ pub async fn big(c: &Common, messages: usize, repeat: usize, size: usize) -> Res
     let sizes: Vec<usize> = (0..messages)
         .map(|i| msg::build(base + i as u64, spec(i)).len())
         .collect();
-    println!("big: populating {mbox} with {messages} messages (pipelined APPEND)");
-    let probe = Probe::start(c.server_pid);
-    let t = Instant::now();
-    cl.append_pipelined(&mbox, messages, 32, |i| {
-        msg::build(base + i as u64, spec(i))
-    })
-    .await?;
-    let pop = t.elapsed().as_secs_f64();
-    println!(
-        "big: populated in {pop:.1} s ({:.0} msg/s)",
-        messages as f64 / pop
-    );
-    metric("big.populate_per_s", messages as f64 / pop, "msg/s");
-    report_usage("big.populate", probe.map(Probe::finish), None);
+    let already = cl.select(&mbox).await?;
+    if already as usize == messages && reuse.is_some() {
+        println!("big: {mbox} already holds {messages} messages");
+    } else if already != 0 {
+        bail!("{mbox} holds {already} messages, expected 0 or {messages}");
+    } else {
+        println!("big: populating {mbox} with {messages} messages (pipelined APPEND)");
+        let probe = Probe::start(c.server_pid);
+        let t = Instant::now();
+        cl.append_pipelined(&mbox, messages, 32, |i| {
+            msg::build(base + i as u64, spec(i))
+        })
+        .await?;
+        let pop = t.elapsed().as_secs_f64();
+        println!(
+            "big: populated in {pop:.1} s ({:.0} msg/s)",
+            messages as f64 / pop
+        );
+        metric("big.populate_per_s", messages as f64 / pop, "msg/s");
+        report_usage("big.populate", probe.map(Probe::finish), None);
+    }
     let exists = cl.select(&mbox).await?;
     if exists as usize != messages {
         bail!("SELECT {mbox}: {exists} EXISTS, expected {messages}");
