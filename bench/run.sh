@@ -267,6 +267,7 @@ row mixed mixed.cmds_per_s "mixed ($MIX_CLIENTS clients): commands/s" higher
 row mixed mixed.errors "mixed: errors" lower
 row mixed mixed.server_cpu_per_1000cmd "mixed: server CPU ms per 1000 commands" lower
 row mixed mixed.server_mem_peak "mixed: server peak memory MiB" lower
+row mixed mixed.client_cpu "mixed: load generator CPU s (same 2 cores)" info
 for c in authenticate select fetch_flags fetch_headers fetch_body store_seen append move idle_done; do
     row mixed "mixed.$c.p50" "mixed: $c p50 ms" lower
     row mixed "mixed.$c.p99" "mixed: $c p99 ms" lower
@@ -282,9 +283,13 @@ row idle idle.push_last_p50 "idle: APPEND -> last watcher EXISTS p50 ms" lower
 row idle idle.push_last_max "idle: APPEND -> last watcher EXISTS max ms" lower
 row big big.populate_per_s "big $BIG_N: pipelined APPEND msg/s" higher
 row big big.fetch_flags "big: UID FETCH 1:* (FLAGS) ms" lower
+row big big.fetch_flags.first "big: UID FETCH 1:* (FLAGS) first ms" lower
 row big big.search_subject "big: UID SEARCH HEADER Subject ms" lower
+row big big.search_subject.first "big: UID SEARCH HEADER Subject first ms" lower
 row big big.search_text "big: UID SEARCH TEXT ms" lower
+row big big.search_text.first "big: UID SEARCH TEXT first ms" lower
 row big big.fetch_sizes "big: FETCH 1:* (UID RFC822.SIZE) ms" lower
+row big big.fetch_sizes.first "big: FETCH 1:* (UID RFC822.SIZE) first ms" lower
 row append append.total "APPEND $APPEND_N x 20 KB one by one: s" lower
 row append append.append.p50 "APPEND: p50 ms" lower
 row append append.append.p99 "APPEND: p99 ms" lower

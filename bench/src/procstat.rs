@@ -70,6 +70,11 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     tree(pid).iter().map(|&(_, t)| t).sum::<u64>() as f64 / clk_tck()
 }
 
+/// CPU seconds used so far by this process (all threads).
+fn own_cpu_seconds() -> f64 {
+    stat(std::process::id()).map_or(0.0, |(_, t)| t as f64 / clk_tck())
+}
+
 /// Proportional set size (kB) of one process, or its RSS when smaps_rollup is unreadable.
 fn pss_kb(pid: u32) -> u64 {
     let field = |path: String, name: &str| -> Option<u64> {
@@ -96,6 +101,7 @@ pub fn mem_bytes(pid: u32) -> u64 {
 pub struct Probe {
     pid: u32,
     cpu0: f64,
+    self_cpu0: f64,
     mem0: u64,
     peak: Arc<Mutex<u64>>,
     stop: Arc<AtomicBool>,
@@ -105,6 +111,8 @@ pub struct Probe {
 /// What a probe saw.
 pub struct Usage {
     pub cpu_s: f64,
+    /// CPU seconds this load generator used meanwhile (it shares the machine).
+    pub client_cpu_s: f64,
     pub mem_start: u64,
     pub mem_peak: u64,
     /// Memory when the probe was finished (steady state after the phase).
@@ -116,6 +124,7 @@ impl Probe {
     pub fn start(pid: Option<u32>) -> Option<Probe> {
         let pid = pid?;
         let cpu0 = cpu_seconds(pid);
+        let self_cpu0 = own_cpu_seconds();
         let mem0 = mem_bytes(pid);
         let peak = Arc::new(Mutex::new(mem0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -136,6 +145,7 @@ impl Probe {
         Some(Probe {
             pid,
             cpu0,
+            self_cpu0,
             mem0,
             peak,
             stop,
@@ -155,6 +165,7 @@ impl Probe {
         }
         Usage {
             cpu_s: cpu_seconds(self.pid) - self.cpu0,
+            client_cpu_s: own_cpu_seconds() - self.self_cpu0,
             mem_start: self.mem0,
             mem_peak: self.peak.lock().map(|g| *g).unwrap_or(0),
             mem_end,

@@ -52,7 +52,9 @@ fn report_usage(prefix: &str, usage: Option<Usage>, per: Option<(f64, &str)>) {
         u.mem_peak as f64 / 1048576.0,
         u.mem_end as f64 / 1048576.0
     );
+    println!("load generator: {:.2} CPU s", u.client_cpu_s);
     metric(&format!("{prefix}.server_cpu"), u.cpu_s, "s");
+    metric(&format!("{prefix}.client_cpu"), u.client_cpu_s, "s");
     metric(
         &format!("{prefix}.server_mem_peak"),
         u.mem_peak as f64 / 1048576.0,
@@ -782,6 +784,7 @@ pub async fn big(
         let med = median(&mut times);
         println!("big: {cmd}: first {first:.1} ms, median {med:.1} ms");
         metric(&format!("big.{name}"), med, "ms");
+        metric(&format!("big.{name}.first"), first, "ms");
     }
     report_usage("big.queries", probe.map(Probe::finish), None);
     let _ = cl.logout().await;
