@@ -296,9 +296,13 @@ row append append.append.p99 "APPEND: p99 ms" lower
 row append append.server_cpu_per_msg "APPEND: server CPU ms per message" lower
 row fetch_big fetch_big.total "FETCH $FETCH_N x 1 MiB BODY.PEEK[]: s" lower
 row fetch_big fetch_big.mib_per_s "FETCH 1 MiB plain: MiB/s" higher
+row fetch_big fetch_big.fetch_body.p50 "FETCH 1 MiB plain: p50 ms" lower
+row fetch_big fetch_big.fetch_body.p99 "FETCH 1 MiB plain: p99 ms" lower
 row fetch_big fetch_big.server_cpu "FETCH 1 MiB plain: server CPU s" lower
 row fetch_big_tls fetch_big_tls.total "FETCH $FETCH_N x 1 MiB over TLS: s" lower
 row fetch_big_tls fetch_big_tls.mib_per_s "FETCH 1 MiB TLS: MiB/s" higher
+row fetch_big_tls fetch_big_tls.fetch_body.p50 "FETCH 1 MiB TLS: p50 ms" lower
+row fetch_big_tls fetch_big_tls.fetch_body.p99 "FETCH 1 MiB TLS: p99 ms" lower
 row fetch_big_tls fetch_big_tls.server_cpu "FETCH 1 MiB TLS: server CPU s" lower
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); scenario runs with errors: $FAILS"
