@@ -100,7 +100,12 @@ impl Answer {
     /// Untagged responses of the form `* N WORD ...` (e.g. FETCH), in order.
     pub fn numbered<'a>(&'a self, word: &'a str) -> impl Iterator<Item = (u32, &'a Resp)> + 'a {
         self.untagged.iter().filter_map(move |r| {
-            let line = std::str::from_utf8(r.text.get(..r.text.len().min(64))?).ok()?;
+            let head = r.text.get(..r.text.len().min(64))?;
+            // A cut through a multi-byte character must not hide the response.
+            let line = match std::str::from_utf8(head) {
+                Ok(l) => l,
+                Err(e) => std::str::from_utf8(head.get(..e.valid_up_to())?).ok()?,
+            };
             let mut it = line.split(' ');
             if it.next()? != "*" {
                 return None;

@@ -808,11 +808,9 @@ fn check_sizes(a: &Answer, sizes: &[usize]) -> Result<()> {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| anyhow!("no RFC822.SIZE: {}", shorten(&line)))?;
         fetch_item(&line, "UID").ok_or_else(|| anyhow!("no UID: {}", shorten(&line)))?;
-        if sizes.get(seq as usize - 1) != Some(&size) {
-            bail!(
-                "message {seq}: RFC822.SIZE {size}, appended {:?}",
-                sizes.get(seq as usize - 1)
-            );
+        let want = (seq as usize).checked_sub(1).and_then(|i| sizes.get(i));
+        if want != Some(&size) {
+            bail!("message {seq}: RFC822.SIZE {size}, appended {want:?}");
         }
     }
     Ok(())
