@@ -99,7 +99,7 @@ fn check_user_name(name: &str) -> StoreResult<()> {
 impl Inner {
     /// The stored hash of `user`, if any.
     pub(crate) fn password_hash(&self, user: &str) -> StoreResult<Option<String>> {
-        self.read(|r| Ok(r.accounts.get(user).bk()?.map(|v| v.value().to_string())))
+        self.read(|r| Ok(r.accounts()?.get(user).bk()?.map(|v| v.value().to_string())))
     }
 
     pub(crate) fn add_user(&self, name: &str, password: &[u8]) -> StoreResult<()> {
@@ -142,7 +142,7 @@ impl Inner {
     pub(crate) fn list_users(&self) -> StoreResult<Vec<String>> {
         self.read(|r| {
             let mut out = Vec::new();
-            for item in r.accounts.iter().bk()? {
+            for item in r.accounts()?.iter().bk()? {
                 let (k, _) = item.bk()?;
                 out.push(k.value().to_string());
             }

@@ -269,24 +269,24 @@ impl Inner {
         modseq: u64,
     ) -> StoreResult<Changes> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            let rec = load_mailbox(&r.mailboxes, user, mailbox)?;
+            check_account(r.accounts()?, user)?;
+            let rec = load_mailbox(r.mailboxes()?, user, mailbox)?;
             let mut changed_uids = BTreeSet::new();
             if let Some(from) = modseq.checked_add(1) {
                 let range = (mailbox, from, 0u32)..=(mailbox, u64::MAX, u32::MAX);
-                for item in r.modseqs.range(range).bk()? {
+                for item in r.modseqs()?.range(range).bk()? {
                     changed_uids.insert(item.bk()?.0.value().2);
                 }
             }
             let mut changed = Vec::with_capacity(changed_uids.len());
             for uid in changed_uids {
-                if let Some(msg) = load_message(&r.messages, mailbox, uid)? {
+                if let Some(msg) = load_message(r.messages()?, mailbox, uid)? {
                     changed.push(msg.meta(uid));
                 }
             }
             let mut expunged = Vec::new();
             for item in r
-                .tombstones
+                .tombstones()?
                 .range((mailbox, 0u32)..=(mailbox, u32::MAX))
                 .bk()?
             {
@@ -312,8 +312,8 @@ impl Inner {
         // Usually another session has claimed everything already: find that out in a read
         // transaction, so N watchers of a new message don't queue for redb's single writer.
         let pending = self.read(|r| {
-            check_account(&r.accounts, user)?;
-            let rec = load_mailbox(&r.mailboxes, user, mailbox)?;
+            check_account(r.accounts()?, user)?;
+            let rec = load_mailbox(r.mailboxes()?, user, mailbox)?;
             Ok(rec.recent_mark < rec.uidnext)
         })?;
         if !pending {
@@ -343,10 +343,11 @@ impl Inner {
         uid: Uid,
     ) -> StoreResult<MessageInfo> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            load_mailbox(&r.mailboxes, user, mailbox)?;
-            let msg = load_message(&r.messages, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
-            let parsed: ParsedMessage = match r.parsed.get(msg.blob).bk()? {
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let msg =
+                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            let parsed: ParsedMessage = match r.parsed()?.get(msg.blob).bk()? {
                 Some(v) => decode(v.value())?,
                 None => {
                     return Err(StoreError::Backend(format!(
@@ -372,9 +373,10 @@ impl Inner {
         uid: Uid,
     ) -> StoreResult<u64> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            load_mailbox(&r.mailboxes, user, mailbox)?;
-            let msg = load_message(&r.messages, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let msg =
+                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
             Ok(msg.blob)
         })
     }
