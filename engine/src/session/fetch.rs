@@ -37,9 +37,21 @@ impl Session {
             items.retain(|i| *i != FetchAttr::Uid);
             items.insert(0, FetchAttr::Uid);
         }
-        let needs_info = items
+        // What to load per message: the stored parse (structure, sections), or only size and
+        // date (a cheaper store lookup), or nothing (UID, FLAGS, MODSEQ are in the view).
+        let needs_parse = items.iter().any(|i| {
+            !matches!(
+                i,
+                FetchAttr::Uid
+                    | FetchAttr::Flags
+                    | FetchAttr::ModSeq
+                    | FetchAttr::InternalDate
+                    | FetchAttr::Rfc822Size
+            )
+        });
+        let needs_summary = items
             .iter()
-            .any(|i| !matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
+            .any(|i| matches!(i, FetchAttr::InternalDate | FetchAttr::Rfc822Size));
         let needs_bytes = items.iter().any(|i| {
             matches!(
                 i,
@@ -84,13 +96,18 @@ impl Session {
                     }
                 }
             }
-            let info = if needs_info {
+            let (size, date, parsed) = if needs_parse {
                 match store.message_info(account, view.id, uid_n).await {
-                    Ok(info) => Some(info),
+                    Ok(info) => (info.size, info.internal_date, Some(info.parsed)),
                     Err(_) => continue, // expunged by another session meanwhile
                 }
+            } else if needs_summary {
+                match store.message_summary(account, view.id, uid_n).await {
+                    Ok((size, date)) => (size, date, None),
+                    Err(_) => continue,
+                }
             } else {
-                None
+                (0, crate::types::DateTime::from_unix(0, 0), None)
             };
             let raw = if needs_bytes {
                 match store.message_bytes(account, view.id, uid_n).await {
@@ -129,17 +146,7 @@ impl Session {
                         out.extend_from_slice(format!("MODSEQ ({modseq})").as_bytes());
                     }
                     _ => {
-                        let Some(info) = info.as_ref() else { continue };
-                        let parsed: &ParsedMessage = &info.parsed;
-                        match write_item(
-                            out,
-                            &mut sep,
-                            item,
-                            parsed,
-                            raw,
-                            info.size,
-                            &info.internal_date,
-                        ) {
+                        match write_item(out, &mut sep, item, parsed.as_deref(), raw, size, &date) {
                             Ok(()) => {}
                             Err(e) => failure = Some(e),
                         }
@@ -199,11 +206,26 @@ fn write_item(
     out: &mut Vec<u8>,
     sep: &mut impl FnMut(&mut Vec<u8>),
     item: &FetchAttr,
-    parsed: &ParsedMessage,
+    parsed: Option<&ParsedMessage>,
     raw: &[u8],
     size: u64,
     date: &crate::types::DateTime,
 ) -> Result<(), (&'static str, &'static str)> {
+    match item {
+        FetchAttr::InternalDate => {
+            sep(out);
+            out.extend_from_slice(format!("INTERNALDATE \"{}\"", date.to_imap()).as_bytes());
+            return Ok(());
+        }
+        FetchAttr::Rfc822Size => {
+            sep(out);
+            out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes());
+            return Ok(());
+        }
+        _ => {}
+    }
+    // Every other item needs the parse; the caller loads it whenever one is asked for.
+    let Some(parsed) = parsed else { return Ok(()) };
     let whole = Section::default();
     let header = Section {
         part: vec![],
@@ -214,14 +236,6 @@ fn write_item(
         text: Some(SectionText::Text),
     };
     match item {
-        FetchAttr::InternalDate => {
-            sep(out);
-            out.extend_from_slice(format!("INTERNALDATE \"{}\"", date.to_imap()).as_bytes());
-        }
-        FetchAttr::Rfc822Size => {
-            sep(out);
-            out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes());
-        }
         FetchAttr::Envelope => {
             sep(out);
             out.extend_from_slice(b"ENVELOPE ");
@@ -285,7 +299,11 @@ fn write_item(
                 format!("BINARY.SIZE[{}] {}", section_label(section), data.len()).as_bytes(),
             );
         }
-        FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq => {}
+        FetchAttr::Uid
+        | FetchAttr::Flags
+        | FetchAttr::ModSeq
+        | FetchAttr::InternalDate
+        | FetchAttr::Rfc822Size => {}
     }
     Ok(())
 }

@@ -185,8 +185,8 @@ impl Session {
         for (i, m) in view.messages.iter().enumerate() {
             // Flags, UIDs and sequence numbers are in the view: load nothing for those.
             let (size, internal_date) = if metadata {
-                match store.message_info(account, view.id, m.uid).await {
-                    Ok(info) => (info.size, info.internal_date),
+                match store.message_summary(account, view.id, m.uid).await {
+                    Ok(summary) => summary,
                     Err(_) => continue, // expunged meanwhile
                 }
             } else {

@@ -275,6 +275,20 @@ pub trait Store {
         mailbox: MailboxId,
         uid: Uid,
     ) -> StoreResult<MessageInfo>;
+    /// Size and INTERNALDATE of one message: what `RFC822.SIZE`, `INTERNALDATE` and SEARCH by
+    /// size or date need. Backends that store the parse apart override this to skip decoding
+    /// it; the default asks [`Store::message_info`].
+    async fn message_summary(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, DateTime)> {
+        self.message_info(account, mailbox, uid)
+            .await
+            .map(|i| (i.size, i.internal_date))
+    }
+
     /// The raw bytes of one message (`NoSuchMailbox` if the UID does not exist).
     async fn message_bytes(
         &self,

@@ -335,6 +335,22 @@ impl Inner {
         })
     }
 
+    /// Size and date of one message, without decoding its stored parse.
+    pub(crate) fn message_summary(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, tidings_engine::types::DateTime)> {
+        self.read(|r| {
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let msg =
+                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            Ok((msg.size, msg.date.into()))
+        })
+    }
+
     /// Size, date and parse of one message; never touches the blob file.
     pub(crate) fn message_info(
         &self,
