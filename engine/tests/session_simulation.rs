@@ -167,7 +167,11 @@ fn run(seed: u64) {
                 out.contains("* BYE Selected mailbox was deleted"),
                 "seed {seed} step {step}: {cmd:?} got\n{out}"
             );
-            assert!(tagged(&out, &tag) <= 1, "seed {seed} step {step}: {out}");
+            assert_eq!(
+                tagged(&out, &tag),
+                0,
+                "nothing after BYE: seed {seed} step {step}: {out}"
+            );
         } else {
             assert_eq!(
                 tagged(&out, &tag),

@@ -88,6 +88,8 @@ pub struct Session {
     last_idle_output: Timestamp,
     /// CONDSTORE (RFC 7162) is on: by ENABLE or by the first command that uses it.
     condstore: bool,
+    /// Length of the output when the session closed: nothing more is sent after it.
+    closed_at: Option<usize>,
 }
 
 impl Session {
@@ -110,6 +112,7 @@ impl Session {
             last_input: now,
             last_idle_output: now,
             condstore: false,
+            closed_at: None,
             config,
         };
         let code = format!("CAPABILITY {}", s.config.pre_auth_capabilities());
@@ -248,7 +251,14 @@ impl Session {
                 break;
             };
             match item {
-                Decoded::Command(cmd) => self.execute(store, cmd, now).await,
+                Decoded::Command(cmd) => {
+                    self.execute(store, cmd, now).await;
+                    // A command that ended the session mid-way (its mailbox was deleted) says
+                    // nothing after the BYE.
+                    if let Some(end) = self.closed_at {
+                        self.out.truncate(end);
+                    }
+                }
                 Decoded::NeedContinuation => {
                     write_continuation(&mut self.out, "Ready for literal data")
                 }
@@ -343,6 +353,7 @@ impl Session {
     fn close(&mut self) {
         self.state = State::Logout;
         self.selected = None;
+        self.closed_at = Some(self.out.len());
         self.events.push_back(Event::Close);
     }
 
