@@ -1,6 +1,8 @@
 //! FETCH and UID FETCH: which data items to load, the implicit `\Seen` of non-PEEK body
 //! fetches, and writing each `* n FETCH (...)` response.
 
+use std::io::Write as _;
+
 use super::Session;
 use crate::command::{FetchAttr, FetchAttrs, Section, SectionText, StoreOp};
 use crate::mime::{apply_partial, BinaryError, ParsedMessage};
@@ -122,7 +124,7 @@ impl Session {
             // Written straight into the session's output: a body is copied once, from the
             // store's bytes into the outgoing buffer.
             let out = &mut self.out;
-            out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+            let _ = write!(out, "* {seq} FETCH (");
             let mut first = true;
             let mut sep = |out: &mut Vec<u8>| {
                 if !std::mem::take(&mut first) {
@@ -133,17 +135,17 @@ impl Session {
                 match item {
                     FetchAttr::Uid => {
                         sep(out);
-                        out.extend_from_slice(format!("UID {uid_n}").as_bytes());
+                        let _ = write!(out, "UID {uid_n}");
                     }
                     FetchAttr::Flags => {
                         sep(out);
-                        let shown = view.display_flags(uid_n, flags);
-                        out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
+                        out.extend_from_slice(b"FLAGS ");
+                        view.write_flags(out, uid_n, flags);
                     }
                     FetchAttr::ModSeq => {
                         sep(out);
                         let modseq = view.messages[i].modseq;
-                        out.extend_from_slice(format!("MODSEQ ({modseq})").as_bytes());
+                        let _ = write!(out, "MODSEQ ({modseq})");
                     }
                     _ => {
                         match write_item(out, &mut sep, item, parsed.as_deref(), raw, size, &date) {
@@ -155,8 +157,8 @@ impl Session {
             }
             if flags_changed && !items.contains(&FetchAttr::Flags) {
                 sep(out);
-                let shown = view.display_flags(uid_n, flags);
-                out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
+                out.extend_from_slice(b"FLAGS ");
+                view.write_flags(out, uid_n, flags);
             }
             out.extend_from_slice(b")\r\n");
         }
@@ -219,7 +221,7 @@ fn write_item(
         }
         FetchAttr::Rfc822Size => {
             sep(out);
-            out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes());
+            let _ = write!(out, "RFC822.SIZE {size}");
             return Ok(());
         }
         _ => {}

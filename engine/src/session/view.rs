@@ -83,21 +83,25 @@ impl SelectedView {
     /// The FLAGS list to show for a message: stored system flags, `\Recent`, then keywords
     /// (Dovecot's order).
     pub fn display_flags(&self, uid: Uid, flags: &[Flag]) -> String {
-        let mut parts: Vec<&str> = flags
-            .iter()
-            .filter(|f| !matches!(f, Flag::Keyword(_) | Flag::Extension(_)))
-            .map(|f| f.as_str())
-            .collect();
-        if self.recent.contains(&uid) {
-            parts.push("\\Recent");
+        let mut out = Vec::new();
+        self.write_flags(&mut out, uid, flags);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Writes the FLAGS list of [`SelectedView::display_flags`] straight into `out`.
+    pub fn write_flags(&self, out: &mut Vec<u8>, uid: Uid, flags: &[Flag]) {
+        let is_keyword = |f: &&Flag| matches!(f, Flag::Keyword(_) | Flag::Extension(_));
+        let recent = self.recent.contains(&uid).then_some("\\Recent");
+        let system = flags.iter().filter(|f| !is_keyword(f)).map(|f| f.as_str());
+        let keywords = flags.iter().filter(is_keyword).map(|f| f.as_str());
+        out.push(b'(');
+        for (i, f) in system.chain(recent).chain(keywords).enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(f.as_bytes());
         }
-        parts.extend(
-            flags
-                .iter()
-                .filter(|f| matches!(f, Flag::Keyword(_) | Flag::Extension(_)))
-                .map(|f| f.as_str()),
-        );
-        format!("({})", parts.join(" "))
+        out.push(b')');
     }
 
     /// The messages a set names, as (seq, index) in ascending order. Sequence numbers outside
