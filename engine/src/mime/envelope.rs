@@ -1,6 +1,7 @@
 //! ENVELOPE (RFC 9051 §7.5.2): the raw header text of the originator, recipient and
 //! identification fields, with address lists split Dovecot-style (encoded words undecoded).
 
+use super::header::read_quoted;
 use serde::{Deserialize, Serialize};
 
 use super::header::{self, Field};
@@ -182,22 +183,7 @@ fn tokenize(v: &[u8]) -> Vec<Tok> {
             }
             b'"' => {
                 i += 1;
-                let mut s = Vec::new();
-                while let Some(&c) = v.get(i) {
-                    i += 1;
-                    match c {
-                        b'"' => break,
-                        b'\\' => {
-                            if let Some(&n) = v.get(i) {
-                                s.push(n);
-                                i += 1;
-                            }
-                        }
-                        b'\r' | b'\n' => {}
-                        _ => s.push(c),
-                    }
-                }
-                toks.push(Tok::Quoted(s));
+                toks.push(Tok::Quoted(read_quoted(v, &mut i)));
             }
             b'[' => {
                 let start = i;

@@ -169,22 +169,7 @@ fn tokenize(v: &[u8]) -> Vec<Tok> {
             }
             b'"' => {
                 i += 1;
-                let mut s = Vec::new();
-                while let Some(&c) = v.get(i) {
-                    i += 1;
-                    match c {
-                        b'"' => break,
-                        b'\\' => {
-                            if let Some(&n) = v.get(i) {
-                                s.push(n);
-                                i += 1;
-                            }
-                        }
-                        b'\r' | b'\n' => {}
-                        _ => s.push(c),
-                    }
-                }
-                toks.push(Tok::Quoted(s));
+                toks.push(Tok::Quoted(read_quoted(v, &mut i)));
             }
             _ if is_tspecial(b) => {
                 toks.push(Tok::Special(b));
@@ -320,6 +305,27 @@ pub(crate) fn parse_list(v: &[u8]) -> Vec<Vec<u8>> {
         out.push(cur);
     }
     out
+}
+
+/// The content of a quoted string whose opening `"` is just before `*i`: backslash escapes
+/// undone, folding CR/LF dropped; `*i` ends after the closing quote (or at the end).
+pub(super) fn read_quoted(v: &[u8], i: &mut usize) -> Vec<u8> {
+    let mut s = Vec::new();
+    while let Some(&c) = v.get(*i) {
+        *i += 1;
+        match c {
+            b'"' => break,
+            b'\\' => {
+                if let Some(&n) = v.get(*i) {
+                    s.push(n);
+                    *i += 1;
+                }
+            }
+            b'\r' | b'\n' => {}
+            _ => s.push(c),
+        }
+    }
+    s
 }
 
 #[cfg(test)]
