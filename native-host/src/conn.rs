@@ -109,8 +109,9 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
     io: &mut IO,
     watch: &mut Option<Watch>,
 ) -> std::io::Result<Next> {
-    // The read buffer adapts: small while a client idles (thousands of IDLE connections
-    // each hold one), doubling up to 64 KiB while reads fill it (APPEND literals).
+    // The read buffer adapts: it doubles up to 64 KiB while reads fill it (pipelined
+    // commands, APPEND literals) and drops back to 2 KiB in IDLE (thousands of IDLE-ing
+    // connections each hold one).
     let mut buf = vec![0u8; MIN_READ];
     let mut out = Vec::new();
     loop {
@@ -154,6 +155,11 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
         }
+        if session.is_idling() && buf.len() > MIN_READ {
+            // An IDLE-ing client sends nothing until DONE: give the big buffer back. (Not
+            // on every short read: pipelined APPENDs ran at half speed with that.)
+            buf = vec![0u8; MIN_READ];
+        }
         let sleep_for = session
             .poll_timeout()
             .map(|t| Duration::from_millis((t.0 - now().0).max(0) as u64))
@@ -167,8 +173,6 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                 session.handle_input(&buf[..n], now());
                 if n == buf.len() && buf.len() < MAX_READ {
                     buf.resize(buf.len() * 2, 0);
-                } else if n < MIN_READ && buf.len() > MIN_READ {
-                    buf = vec![0u8; MIN_READ];
                 }
             }
             _ = wait_change(watch) => session.handle_store_change(),
