@@ -50,6 +50,17 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
             b"NOT NOT NOT NOT ".to_vec(),
             b"\"q\\\"".to_vec(),
             b"x".repeat(45),
+            // Over SMALL.max_line, then a long announcement: skipped lines keep their end.
+            [&b"a SEARCH TEXT "[..], &[b'y'; 40], b" {12345+}\r\n"].concat(),
+            [&b"a LOGIN "[..], &[b'z'; 38], b" {7}\r\n"].concat(),
+            [
+                &b"a LOGIN "[..],
+                &[b'z'; 38],
+                b" {0000000000000000000000007+}\r\n"
+            ]
+            .concat(),
+            b"q APPEND INBOX {123456789+}\r\n".to_vec(),
+            b"q APPEND INBOX {61}\r\n".to_vec(),
         ]),
         prop::collection::vec(any::<u8>(), 0..12),
     ]
@@ -60,7 +71,7 @@ fn both_limits() -> impl Strategy<Value = Limits> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn any_chunking_gives_the_same_items(

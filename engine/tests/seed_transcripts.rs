@@ -12,7 +12,7 @@ const FIRST: &[u8] =
 Date: Mon, 23 Jun 2025 08:00:00 -1000\r\nMessage-ID: <first@localdomain>\r\n\r\nhello\r\n";
 
 const POST_AUTH_CAPS: &str = "IMAP4rev1 SASL-IR ID ENABLE IDLE UNSELECT CHILDREN NAMESPACE \
-UIDPLUS MOVE LITERAL+ SPECIAL-USE BINARY ESEARCH APPENDLIMIT=<n>";
+UIDPLUS MOVE CONDSTORE LITERAL+ SPECIAL-USE BINARY ESEARCH APPENDLIMIT=<n>";
 
 #[test]
 fn thunderbird_login_select_idle_push_fetch_store() {

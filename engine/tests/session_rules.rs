@@ -382,3 +382,106 @@ fn logout_ends_the_session() {
     expect(&h.send(a, "z LOGOUT\r\nafter NOOP\r\n"), &["* BYE", "z OK"]);
     assert!(h.session(a).is_closed());
 }
+
+#[test]
+fn an_overlong_sasl_line_ends_the_exchange_with_bad() {
+    let mut h = bench();
+    let (c, _) = h.connect();
+    expect(&h.send(c, "a AUTHENTICATE PLAIN\r\n"), &["+ "]);
+    let long = format!("{}\r\n", "A".repeat(70 * 1024));
+    expect(&h.send(c, long), &["a BAD"]);
+    // Back to commands: the session is usable.
+    expect(
+        &h.send(c, "b LOGIN bob pw\r\n"),
+        &["b OK [CAPABILITY <any>]"],
+    );
+}
+
+#[test]
+fn lsub_and_list_subscribed_show_subscriptions_of_deleted_mailboxes() {
+    let mut h = bench();
+    let a = login(&mut h, "bob", "pw");
+    h.send(a, "c CREATE Old\r\ns SUBSCRIBE Old\r\nd DELETE Old\r\n");
+    let out = h.send(a, "l LSUB \"\" \"*\"\r\n");
+    assert!(out.contains("* LSUB () \"/\" INBOX\r\n"), "{out}");
+    assert!(out.contains("* LSUB (\\Noselect) \"/\" Old\r\n"), "{out}");
+    let out = h.send(a, "m LIST (SUBSCRIBED) \"\" \"O*\"\r\n");
+    expect(
+        &out,
+        &["* LIST (\\NonExistent \\Subscribed) \"/\" Old", "m OK"],
+    );
+    expect(
+        &h.send(a, "u UNSUBSCRIBE Old\r\nv LSUB \"\" \"O*\"\r\n"),
+        &["u OK", "v OK"],
+    );
+}
+
+#[test]
+fn condstore_modseq_changedsince_unchangedsince_and_search() {
+    let mut h = bench();
+    append(&mut h, "bob", "pw", "INBOX", "", &msg("one"));
+    append(&mut h, "bob", "pw", "INBOX", "", &msg("two"));
+    let a = login(&mut h, "bob", "pw");
+    let b = login(&mut h, "bob", "pw");
+    expect(
+        &h.send(a, "e ENABLE CONDSTORE\r\n"),
+        &["* ENABLED CONDSTORE", "e OK"],
+    );
+    let out = h.send(a, "s SELECT INBOX\r\n");
+    let at = out
+        .find("[HIGHESTMODSEQ ")
+        .expect("HIGHESTMODSEQ in SELECT");
+    let highest: u64 = out[at + 15..]
+        .split(']')
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .expect("number");
+    let out = h.send(a, "f UID FETCH 1:* (FLAGS MODSEQ)\r\n");
+    assert_eq!(out.matches(" MODSEQ (").count(), 2, "{out}");
+
+    // Another session flags message 2: only it has changed since `highest`.
+    h.send(b, "s SELECT INBOX\r\nx UID STORE 2 +FLAGS (\\Flagged)\r\n");
+    let out = h.send(
+        a,
+        format!("c UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})\r\n"),
+    );
+    assert!(!out.contains("* 1 FETCH"), "{out}");
+    assert!(
+        out.contains("* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent) MODSEQ ("),
+        "{out}"
+    );
+
+    // UNCHANGEDSINCE: message 2 changed after `highest`, so only message 1 is stored.
+    let out = h.send(
+        a,
+        format!("u UID STORE 1:2 (UNCHANGEDSINCE {highest}) +FLAGS (\\Seen)\r\n"),
+    );
+    assert!(
+        out.contains("* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) MODSEQ ("),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("u OK [MODIFIED 2] Conditional store failed.\r\n"),
+        "{out}"
+    );
+
+    let out = h.send(a, format!("q SEARCH MODSEQ {}\r\n", highest + 1));
+    assert!(out.starts_with("* SEARCH 1 2 (MODSEQ "), "{out}");
+    let out = h.send(a, "t STATUS INBOX (HIGHESTMODSEQ)\r\n");
+    assert!(out.starts_with("* STATUS INBOX (HIGHESTMODSEQ "), "{out}");
+}
+
+#[test]
+fn condstore_is_off_until_used() {
+    let mut h = bench();
+    append(&mut h, "bob", "pw", "INBOX", "", &msg("one"));
+    let a = login(&mut h, "bob", "pw");
+    let out = h.send(a, "s SELECT INBOX\r\n");
+    assert!(!out.contains("HIGHESTMODSEQ"), "{out}");
+    let out = h.send(a, "x STORE 1 +FLAGS (\\Seen)\r\n");
+    assert!(!out.contains("MODSEQ"), "{out}");
+    // SELECT ... (CONDSTORE) turns it on.
+    let out = h.send(a, "s2 SELECT INBOX (CONDSTORE)\r\n");
+    assert!(out.contains("* OK [HIGHESTMODSEQ "), "{out}");
+}

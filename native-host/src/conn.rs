@@ -26,6 +26,12 @@ pub fn now() -> Timestamp {
     Timestamp(ms)
 }
 
+/// Smallest and largest read buffer of a connection.
+const MIN_READ: usize = 2048;
+const MAX_READ: usize = 64 * 1024;
+/// Output buffers above this size are freed after they are written.
+const MAX_KEPT_OUTPUT: usize = 64 * 1024;
+
 /// Why a drive loop returned.
 enum Next {
     Closed,
@@ -103,7 +109,9 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
     io: &mut IO,
     watch: &mut Option<Watch>,
 ) -> std::io::Result<Next> {
-    let mut buf = vec![0u8; 16 * 1024];
+    // The read buffer adapts: small while a client idles (thousands of IDLE connections
+    // each hold one), doubling up to 64 KiB while reads fill it (APPEND literals).
+    let mut buf = vec![0u8; MIN_READ];
     let mut out = Vec::new();
     loop {
         session.write_output(&mut out);
@@ -111,6 +119,10 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
             io.write_all(&out).await?;
             io.flush().await?;
             out.clear();
+            if out.capacity() > MAX_KEPT_OUTPUT {
+                // Don't keep a big FETCH's buffer for the rest of the connection.
+                out = Vec::new();
+            }
         }
         while let Some(ev) = session.poll_event() {
             match ev {
@@ -153,6 +165,11 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                     return Ok(Next::Closed);
                 }
                 session.handle_input(&buf[..n], now());
+                if n == buf.len() && buf.len() < MAX_READ {
+                    buf.resize(buf.len() * 2, 0);
+                } else if n < MIN_READ && buf.len() > MIN_READ {
+                    buf = vec![0u8; MIN_READ];
+                }
             }
             _ = wait_change(watch) => session.handle_store_change(),
             _ = tokio::time::sleep(sleep_for) => session.handle_timeout(now()),

@@ -8,6 +8,7 @@ mod import;
 mod limits;
 mod lmtp;
 mod server;
+mod shim;
 mod tls;
 
 use std::net::SocketAddr;
@@ -19,6 +20,13 @@ use clap::{Parser, Subcommand};
 use tidings_engine::session::SessionConfig;
 use tidings_host::store::FileStore;
 use tokio_rustls::TlsAcceptor;
+
+/// mimalloc instead of glibc malloc: each login's argon2 check allocates and frees a 19 MiB
+/// block, and glibc's dynamic mmap threshold then kept most of such blocks as heap
+/// fragmentation (200 logged-in sessions: 212 MB with glibc, 87 MB with mimalloc, of which
+/// ~80 MB is a fixed cost; measured with `python3` imaplib logins on loopback).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The store the server runs on. Connection tasks are spawned on tokio's multi-thread
 /// runtime, which needs `Send` futures: they are proven `Send` for this concrete type (a
@@ -37,6 +45,8 @@ struct Cli {
 enum Command {
     /// Run the IMAP server (creates a data dir, a dev certificate and a demo user if missing).
     Serve(ServeArgs),
+    /// Relay IMAP clients over a WebSocket to the browser page hosting the engine.
+    Shim(shim::ShimArgs),
     /// Deliver one message from stdin to a user's INBOX (an LDA; exit codes as sendmail's
     /// sysexits). Uses the running server's LMTP port, else opens the store directly.
     Deliver(DeliverArgs),
@@ -157,9 +167,11 @@ fn run(cli: Cli) -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Shim(args) => shim::run(args),
         Command::User(args) => user(args),
         Command::Import(args) => {
             let mut cfg = config::Config::load(args.config.as_deref())?;

@@ -160,7 +160,7 @@ async fn refuse(mut stream: tokio::net::TcpStream, why: &str) {
     let _ = stream.shutdown().await;
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -57,6 +57,80 @@ def check(test, got, expected):
         test.assertRegex(line, "^" + pattern + "$")
 
 
+def replay_seed(test, port, user, password, mailbox="INBOX"):
+    """Replays the seed's Thunderbird session against an IMAP server at 127.0.0.1:`port`.
+
+    `mailbox` must exist and be empty (the seed uses INBOX). `test` supplies the asserts.
+    """
+    import base64
+    q = f'"{mailbox}"'
+    pre = Conn(port)
+    pre.cmd("p1", f"LOGIN {user} {password}")
+    pre.send(f"p2 APPEND {q} (\\Seen) {{{len(FIRST)}+}}\r\n".encode() + FIRST + b"\r\n")
+    pre.until("p2")
+    pre.cmd("p3", f"SELECT {q}")
+    pre.cmd("p4", "LOGOUT")
+
+    tb = Conn(port)
+    test.assertRegex(tb.greeting.decode(),
+                     r"^\* OK \[CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE LITERAL\+( STARTTLS)? AUTH=PLAIN AUTH=LOGIN\] ")
+    tb.send("41 authenticate PLAIN\r\n")
+    test.assertEqual(tb.f.readline(), b"+ \r\n")
+    tb.send(base64.b64encode(f"\0{user}\0{password}".encode()) + b"\r\n")
+    check(test, tb.until("41"), ["41 OK [CAPABILITY <any>]"])
+    check(test, tb.cmd("42", 'ID ("name" "Thunderbird" "version" "139.0.2")'),
+          ['* ID ("name" "Tidings<any>" "version" "<any>")', "42 OK"])
+    check(test, tb.cmd("43", f"select {q}"), [
+        "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+        "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]",
+        "* 1 EXISTS", "* 0 RECENT", "* OK [UIDVALIDITY <n>]", "* OK [UIDNEXT 2]",
+        "43 OK [READ-WRITE]"])
+    check(test, tb.cmd("44", "UID fetch 1:* (FLAGS)"), ["* 1 FETCH (UID 1 FLAGS (\\Seen))", "44 OK"])
+    tb.send("45 IDLE\r\n")
+    test.assertEqual(tb.f.readline(), b"+ idling\r\n")
+    tb.send("DONE\r\n")
+    check(test, tb.until("45"), ["45 OK"])
+    check(test, tb.cmd("46", "noop"), ["46 OK"])
+
+    tb.send("51 IDLE\r\n")
+    test.assertEqual(tb.f.readline(), b"+ idling\r\n")
+    mta = Conn(port)
+    mta.cmd("m1", f"LOGIN {user} {password}")
+    mta.send(f"m2 APPEND {q} {{{len(WORK)}}}\r\n")
+    test.assertTrue(mta.f.readline().startswith(b"+ "))
+    mta.send(WORK + b"\r\n")
+    mta.until("m2")
+    test.assertEqual([tb.f.readline(), tb.f.readline()], [b"* 2 EXISTS\r\n", b"* 1 RECENT\r\n"])
+    tb.send("DONE\r\n")
+    check(test, tb.until("51"), ["51 OK"])
+    check(test, tb.cmd("52", "noop"), ["52 OK"])
+    check(test, tb.cmd("53", "UID fetch 2:* (FLAGS)"), ["* 2 FETCH (UID 2 FLAGS (\\Recent))", "53 OK"])
+    got = tb.cmd("54", "UID fetch 2 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc "
+                       "Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To "
+                       "Content-Type Reply-To)])")
+    test.assertTrue(got.startswith(
+        b"* 2 FETCH (UID 2 RFC822.SIZE 621 FLAGS (\\Recent) BODY[HEADER.FIELDS (FROM TO CC BCC SUBJECT "
+        b"DATE MESSAGE-ID PRIORITY X-PRIORITY REFERENCES NEWSGROUPS IN-REPLY-TO CONTENT-TYPE REPLY-TO)] "
+        b"{230}\r\nMessage-ID: <157dc58f-fa68-4420-a6ee-5df03682db72@localdomain>\r\n"), got)
+    got = tb.cmd("55", "UID fetch 2 (UID RFC822.SIZE BODY.PEEK[])")
+    test.assertTrue(got.startswith(b"* 2 FETCH (UID 2 RFC822.SIZE 621 BODY[] {621}\r\n" + WORK + b")\r\n"), got)
+    got = tb.cmd("56", "UID fetch 2 (UID BODY.PEEK[HEADER.FIELDS (Content-Type Content-Transfer-Encoding)] "
+                       "BODY.PEEK[TEXT]<0.2048>)")
+    test.assertIn(b"Content-Transfer-Encoding: 7bit\r\n\r\n BODY[TEXT]<0> {8}\r\nwork\r\n\r\n)\r\n", got)
+    check(test, tb.cmd("59", "UID fetch 3:* (FLAGS)"), ["* 2 FETCH (UID 2 FLAGS (\\Recent))", "59 OK"])
+    check(test, tb.cmd("60", "uid store 2 +Flags (\\Seen)"),
+          ["* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent))", "60 OK"])
+    # The delete flow: UID MOVE to Trash, as Thunderbird deletes.
+    got = tb.cmd("61", 'uid move 2 "Trash"')
+    test.assertRegex(got.decode("latin-1"), r"^\* OK \[COPYUID \d+ 2 \d+\][^\r]*\r\n\* 2 EXPUNGE\r\n61 OK")
+    tb.send("62 IDLE\r\n")
+    test.assertEqual(tb.f.readline(), b"+ idling\r\n")
+    tb.send("DONE\r\n")
+    tb.until("62")
+    check(test, tb.cmd("63", "logout"), ["* BYE", "63 OK"])
+    mta.cmd("m3", "LOGOUT")
+
+
 class SeedOverTcp(unittest.TestCase):
     def test_thunderbird_session(self):
         tmp = tempfile.TemporaryDirectory(prefix="tidings-seed-")
@@ -64,68 +138,7 @@ class SeedOverTcp(unittest.TestCase):
                        input=b"00000000\n", check=True, capture_output=True, timeout=60)
         server = Server(data_dir=tmp.name).start()
         try:
-            port = server.ports["imap"]
-            pre = Conn(port)
-            pre.cmd("p1", "LOGIN bob 00000000")
-            pre.send(f"p2 APPEND INBOX (\\Seen) {{{len(FIRST)}+}}\r\n".encode() + FIRST + b"\r\n")
-            pre.until("p2")
-            pre.cmd("p3", "SELECT INBOX")
-            pre.cmd("p4", "LOGOUT")
-
-            tb = Conn(port)
-            self.assertRegex(tb.greeting.decode(), r"^\* OK \[CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE LITERAL\+ STARTTLS AUTH=PLAIN AUTH=LOGIN\] ")
-            tb.send("41 authenticate PLAIN\r\n")
-            self.assertEqual(tb.f.readline(), b"+ \r\n")
-            tb.send("AGJvYgAwMDAwMDAwMA==\r\n")
-            check(self, tb.until("41"), ["41 OK [CAPABILITY <any>]"])
-            check(self, tb.cmd("42", 'ID ("name" "Thunderbird" "version" "139.0.2")'),
-                  ['* ID ("name" "Tidings" "version" "<any>")', "42 OK"])
-            check(self, tb.cmd("43", 'select "INBOX"'), [
-                "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
-                "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]",
-                "* 1 EXISTS", "* 0 RECENT", "* OK [UIDVALIDITY <n>]", "* OK [UIDNEXT 2]",
-                "43 OK [READ-WRITE]"])
-            check(self, tb.cmd("44", "UID fetch 1:* (FLAGS)"), ["* 1 FETCH (UID 1 FLAGS (\\Seen))", "44 OK"])
-            tb.send("45 IDLE\r\n")
-            self.assertEqual(tb.f.readline(), b"+ idling\r\n")
-            tb.send("DONE\r\n")
-            check(self, tb.until("45"), ["45 OK"])
-            check(self, tb.cmd("46", "noop"), ["46 OK"])
-
-            tb.send("51 IDLE\r\n")
-            self.assertEqual(tb.f.readline(), b"+ idling\r\n")
-            mta = Conn(port)
-            mta.cmd("m1", "LOGIN bob 00000000")
-            mta.send(f"m2 APPEND INBOX {{{len(WORK)}}}\r\n")
-            self.assertTrue(mta.f.readline().startswith(b"+ "))
-            mta.send(WORK + b"\r\n")
-            mta.until("m2")
-            self.assertEqual([tb.f.readline(), tb.f.readline()], [b"* 2 EXISTS\r\n", b"* 1 RECENT\r\n"])
-            tb.send("DONE\r\n")
-            check(self, tb.until("51"), ["51 OK"])
-            check(self, tb.cmd("52", "noop"), ["52 OK"])
-            check(self, tb.cmd("53", "UID fetch 2:* (FLAGS)"), ["* 2 FETCH (UID 2 FLAGS (\\Recent))", "53 OK"])
-            got = tb.cmd("54", "UID fetch 2 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc "
-                               "Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To "
-                               "Content-Type Reply-To)])")
-            self.assertTrue(got.startswith(
-                b"* 2 FETCH (UID 2 RFC822.SIZE 621 FLAGS (\\Recent) BODY[HEADER.FIELDS (FROM TO CC BCC SUBJECT "
-                b"DATE MESSAGE-ID PRIORITY X-PRIORITY REFERENCES NEWSGROUPS IN-REPLY-TO CONTENT-TYPE REPLY-TO)] "
-                b"{230}\r\nMessage-ID: <157dc58f-fa68-4420-a6ee-5df03682db72@localdomain>\r\n"), got)
-            got = tb.cmd("55", "UID fetch 2 (UID RFC822.SIZE BODY.PEEK[])")
-            self.assertTrue(got.startswith(b"* 2 FETCH (UID 2 RFC822.SIZE 621 BODY[] {621}\r\n" + WORK + b")\r\n"), got)
-            got = tb.cmd("56", "UID fetch 2 (UID BODY.PEEK[HEADER.FIELDS (Content-Type Content-Transfer-Encoding)] "
-                               "BODY.PEEK[TEXT]<0.2048>)")
-            self.assertIn(b"Content-Transfer-Encoding: 7bit\r\n\r\n BODY[TEXT]<0> {8}\r\nwork\r\n\r\n)\r\n", got)
-            check(self, tb.cmd("59", "UID fetch 3:* (FLAGS)"), ["* 2 FETCH (UID 2 FLAGS (\\Recent))", "59 OK"])
-            check(self, tb.cmd("60", "uid store 2 +Flags (\\Seen)"),
-                  ["* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent))", "60 OK"])
-            tb.send("61 IDLE\r\n")
-            self.assertEqual(tb.f.readline(), b"+ idling\r\n")
-            tb.send("DONE\r\n")
-            tb.until("61")
-            check(self, tb.cmd("62", "logout"), ["* BYE", "62 OK"])
-            mta.cmd("m3", "LOGOUT")
+            replay_seed(self, server.ports["imap"], "bob", "00000000")
         finally:
             server.cleanup()
             tmp.cleanup()

@@ -21,6 +21,11 @@
 //! assert_eq!(dec.next(), None);
 //! ```
 //!
+//! The API: [`Decoder::new`] with [`Limits`], [`Decoder::feed`] bytes, then
+//! [`Decoder::next`] until `None` (see [`Decoder`] for the call order, [`Decoded`] for the
+//! items, [`DecodeError::outcome`] for how to answer an error); [`Decoder::expect_line`] for
+//! AUTHENTICATE and IDLE, [`Decoder::discard_buffered`] at STARTTLS.
+//!
 //! Grammar notes (where the RFCs leave a choice):
 //! - Commands end in CRLF; a bare LF ends the line (so the stream stays in sync) but the
 //!   command is `BAD`. A literal is announced with `}` CRLF. Lines read after
@@ -32,6 +37,11 @@
 //! - `\Recent` cannot be stored or appended (`BAD`).
 //! - An APPEND date-time's day may be `07`, ` 7` or `7`.
 //! - `SEARCH LARGER`/`SMALLER` sizes past `u32::MAX` saturate.
+//! - Non-zero numbers (sequence numbers, part numbers, partial lengths) have no leading zeros.
+//! - `AUTHENTICATE mech ` with an empty initial response is `BAD` (send `=`); the initial
+//!   response is checked for base64 syntax only.
+//! - Before asking for a `+`, the command up to a synchronizing literal is checked against
+//!   the grammar (for its first 8 literals), so e.g. `a FROB {5}` is `BAD` at once.
 //! - `ID ()` is accepted as an empty list; ENABLE capabilities and the AUTHENTICATE
 //!   mechanism are upper-cased.
 //! - Mailbox names and LIST patterns must be canonical modified UTF-7 ([`decode_mailbox`]);

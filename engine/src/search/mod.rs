@@ -67,6 +67,19 @@ pub fn needs_content(key: &SearchKey) -> bool {
     }
 }
 
+/// True if evaluating `key` needs the message's size or INTERNALDATE (or its bytes), so a
+/// search by flags, UIDs or sequence numbers alone never loads per-message data.
+pub fn needs_metadata(key: &SearchKey) -> bool {
+    use SearchKey::*;
+    match key {
+        Larger(_) | Smaller(_) | Before(_) | On(_) | Since(_) => true,
+        Not(k) => needs_metadata(k),
+        Or(a, b) => needs_metadata(a) || needs_metadata(b),
+        And(keys) => keys.iter().any(needs_metadata),
+        k => needs_content(k),
+    }
+}
+
 /// Is this charset supported for SEARCH? UTF-8 and US-ASCII, in any case. For any other,
 /// the session answers `NO [BADCHARSET (UTF-8 US-ASCII)]`.
 pub fn charset_supported(name: &str) -> bool {

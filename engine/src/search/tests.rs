@@ -261,3 +261,26 @@ fn arbitrary_bytes_never_panic() {
         let _ = matches(&keys, &view(&[], &raw));
     }
 }
+
+#[test]
+fn only_size_date_and_content_keys_need_per_message_data() {
+    use crate::types::Date;
+    let d = Date {
+        year: 2024,
+        month: 1,
+        day: 1,
+    };
+    assert!(!needs_metadata(&SearchKey::And(vec![
+        SearchKey::Unseen,
+        SearchKey::Undeleted
+    ])));
+    assert!(!needs_metadata(&SearchKey::Not(Box::new(
+        SearchKey::Keyword("$Junk".into())
+    ))));
+    assert!(needs_metadata(&SearchKey::Larger(10)));
+    assert!(needs_metadata(&SearchKey::Or(
+        Box::new(SearchKey::Seen),
+        Box::new(SearchKey::Since(d))
+    )));
+    assert!(needs_metadata(&SearchKey::Subject("x".into())));
+}

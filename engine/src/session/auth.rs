@@ -15,6 +15,13 @@ pub(super) struct SaslExchange {
     step: SaslStep,
 }
 
+impl SaslExchange {
+    /// The tag of the AUTHENTICATE command.
+    pub(super) fn tag(&self) -> &str {
+        &self.tag
+    }
+}
+
 #[derive(Debug)]
 enum SaslStep {
     /// PLAIN without an initial response: waiting for it.
@@ -183,7 +190,7 @@ impl Session {
         };
         match store.authenticate(user, pass).await {
             Ok(Some(account)) => {
-                tracing::info!(user = %account.name, "logged in");
+                tracing::debug!(user = %account.name, "logged in");
                 self.account = Some(account.clone());
                 self.state = State::Authenticated;
                 self.events.push_back(Event::LoggedIn(account));

@@ -67,7 +67,7 @@ impl SessionConfig {
     pub fn post_auth_capabilities(&self) -> String {
         format!(
             "IMAP4rev1 SASL-IR ID ENABLE IDLE UNSELECT CHILDREN NAMESPACE \
-             UIDPLUS MOVE LITERAL+ SPECIAL-USE BINARY ESEARCH APPENDLIMIT={}",
+             UIDPLUS MOVE CONDSTORE LITERAL+ SPECIAL-USE BINARY ESEARCH APPENDLIMIT={}",
             self.max_message_size
         )
     }

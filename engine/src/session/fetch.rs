@@ -1,6 +1,8 @@
 //! FETCH and UID FETCH: which data items to load, the implicit `\Seen` of non-PEEK body
 //! fetches, and writing each `* n FETCH (...)` response.
 
+use std::io::Write as _;
+
 use super::Session;
 use crate::command::{FetchAttr, FetchAttrs, Section, SectionText, StoreOp};
 use crate::mime::{apply_partial, BinaryError, ParsedMessage};
@@ -17,19 +19,41 @@ impl Session {
         uid: bool,
         set: &SequenceSet,
         attrs: &FetchAttrs,
+        changed_since: Option<u64>,
     ) {
-        let Some(idx) = self.resolve_or_bad(tag, set, uid) else {
+        let Some(mut idx) = self.resolve_or_bad(tag, set, uid) else {
             return;
         };
         let mut items = attrs.expand();
+        if let Some(since) = changed_since {
+            // CHANGEDSINCE (RFC 7162 §3.3): only messages changed after `since`, with MODSEQ.
+            if let Some(view) = self.selected.as_ref() {
+                idx.retain(|&i| view.messages.get(i).is_some_and(|m| m.modseq > since));
+            }
+            if !items.contains(&FetchAttr::ModSeq) {
+                items.push(FetchAttr::ModSeq);
+            }
+        }
         // UID FETCH always returns UID, and (as Dovecot) UID comes first.
         if uid || items.contains(&FetchAttr::Uid) {
             items.retain(|i| *i != FetchAttr::Uid);
             items.insert(0, FetchAttr::Uid);
         }
-        let needs_info = items
+        // What to load per message: the stored parse (structure, sections), or only size and
+        // date (a cheaper store lookup), or nothing (UID, FLAGS, MODSEQ are in the view).
+        let needs_parse = items.iter().any(|i| {
+            !matches!(
+                i,
+                FetchAttr::Uid
+                    | FetchAttr::Flags
+                    | FetchAttr::ModSeq
+                    | FetchAttr::InternalDate
+                    | FetchAttr::Rfc822Size
+            )
+        });
+        let needs_summary = items
             .iter()
-            .any(|i| !matches!(i, FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq));
+            .any(|i| matches!(i, FetchAttr::InternalDate | FetchAttr::Rfc822Size));
         let needs_bytes = items.iter().any(|i| {
             matches!(
                 i,
@@ -69,17 +93,23 @@ impl Session {
                 {
                     if let Some(m) = metas.into_iter().next() {
                         view.messages[i].flags = m.flags;
+                        view.messages[i].modseq = m.modseq;
                         flags_changed = true;
                     }
                 }
             }
-            let info = if needs_info {
+            let (size, date, parsed) = if needs_parse {
                 match store.message_info(account, view.id, uid_n).await {
-                    Ok(info) => Some(info),
+                    Ok(info) => (info.size, info.internal_date, Some(info.parsed)),
                     Err(_) => continue, // expunged by another session meanwhile
                 }
+            } else if needs_summary {
+                match store.message_summary(account, view.id, uid_n).await {
+                    Ok((size, date)) => (size, date, None),
+                    Err(_) => continue,
+                }
             } else {
-                None
+                (0, crate::types::DateTime::from_unix(0, 0), None)
             };
             let raw = if needs_bytes {
                 match store.message_bytes(account, view.id, uid_n).await {
@@ -91,7 +121,10 @@ impl Session {
             };
             let raw: &[u8] = raw.as_deref().unwrap_or(&[]);
             let flags = &view.messages[i].flags;
-            let mut out = format!("* {seq} FETCH (").into_bytes();
+            // Written straight into the session's output: a body is copied once, from the
+            // store's bytes into the outgoing buffer.
+            let out = &mut self.out;
+            let _ = write!(out, "* {seq} FETCH (");
             let mut first = true;
             let mut sep = |out: &mut Vec<u8>| {
                 if !std::mem::take(&mut first) {
@@ -101,27 +134,21 @@ impl Session {
             for item in &items {
                 match item {
                     FetchAttr::Uid => {
-                        sep(&mut out);
-                        out.extend_from_slice(format!("UID {uid_n}").as_bytes());
+                        sep(out);
+                        let _ = write!(out, "UID {uid_n}");
                     }
                     FetchAttr::Flags => {
-                        sep(&mut out);
-                        let shown = view.display_flags(uid_n, flags);
-                        out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
+                        sep(out);
+                        out.extend_from_slice(b"FLAGS ");
+                        view.write_flags(out, uid_n, flags);
                     }
-                    FetchAttr::ModSeq => {}
+                    FetchAttr::ModSeq => {
+                        sep(out);
+                        let modseq = view.messages[i].modseq;
+                        let _ = write!(out, "MODSEQ ({modseq})");
+                    }
                     _ => {
-                        let Some(info) = info.as_ref() else { continue };
-                        let parsed: &ParsedMessage = &info.parsed;
-                        match write_item(
-                            &mut out,
-                            &mut sep,
-                            item,
-                            parsed,
-                            raw,
-                            info.size,
-                            &info.internal_date,
-                        ) {
+                        match write_item(out, &mut sep, item, parsed.as_deref(), raw, size, &date) {
                             Ok(()) => {}
                             Err(e) => failure = Some(e),
                         }
@@ -129,12 +156,11 @@ impl Session {
                 }
             }
             if flags_changed && !items.contains(&FetchAttr::Flags) {
-                sep(&mut out);
-                let shown = view.display_flags(uid_n, flags);
-                out.extend_from_slice(format!("FLAGS {shown}").as_bytes());
+                sep(out);
+                out.extend_from_slice(b"FLAGS ");
+                view.write_flags(out, uid_n, flags);
             }
             out.extend_from_slice(b")\r\n");
-            self.out.extend_from_slice(&out);
         }
         match failure {
             Some((code, text)) => {
@@ -182,11 +208,26 @@ fn write_item(
     out: &mut Vec<u8>,
     sep: &mut impl FnMut(&mut Vec<u8>),
     item: &FetchAttr,
-    parsed: &ParsedMessage,
+    parsed: Option<&ParsedMessage>,
     raw: &[u8],
     size: u64,
     date: &crate::types::DateTime,
 ) -> Result<(), (&'static str, &'static str)> {
+    match item {
+        FetchAttr::InternalDate => {
+            sep(out);
+            out.extend_from_slice(format!("INTERNALDATE \"{}\"", date.to_imap()).as_bytes());
+            return Ok(());
+        }
+        FetchAttr::Rfc822Size => {
+            sep(out);
+            let _ = write!(out, "RFC822.SIZE {size}");
+            return Ok(());
+        }
+        _ => {}
+    }
+    // Every other item needs the parse; the caller loads it whenever one is asked for.
+    let Some(parsed) = parsed else { return Ok(()) };
     let whole = Section::default();
     let header = Section {
         part: vec![],
@@ -197,14 +238,6 @@ fn write_item(
         text: Some(SectionText::Text),
     };
     match item {
-        FetchAttr::InternalDate => {
-            sep(out);
-            out.extend_from_slice(format!("INTERNALDATE \"{}\"", date.to_imap()).as_bytes());
-        }
-        FetchAttr::Rfc822Size => {
-            sep(out);
-            out.extend_from_slice(format!("RFC822.SIZE {size}").as_bytes());
-        }
         FetchAttr::Envelope => {
             sep(out);
             out.extend_from_slice(b"ENVELOPE ");
@@ -268,7 +301,11 @@ fn write_item(
                 format!("BINARY.SIZE[{}] {}", section_label(section), data.len()).as_bytes(),
             );
         }
-        FetchAttr::Uid | FetchAttr::Flags | FetchAttr::ModSeq => {}
+        FetchAttr::Uid
+        | FetchAttr::Flags
+        | FetchAttr::ModSeq
+        | FetchAttr::InternalDate
+        | FetchAttr::Rfc822Size => {}
     }
     Ok(())
 }

@@ -121,6 +121,10 @@ impl Session {
             Some(&format!("UIDNEXT {}", view.uidnext)),
             "Predicted next UID",
         );
+        if self.condstore {
+            let code = format!("HIGHESTMODSEQ {}", view.modseq);
+            write_status(&mut self.out, None, Status::Ok, Some(&code), "Highest");
+        }
         let code = if read_only { "READ-ONLY" } else { "READ-WRITE" };
         let text = if read_only {
             "Examine completed."
@@ -304,6 +308,31 @@ impl Session {
             write_astring(&mut line, encode_mailbox(full).as_bytes());
             line.extend_from_slice(b"\r\n");
             lines.push((line, Some(info.name.clone())));
+        }
+        // Subscriptions may outlive their mailbox (RFC 9051 §6.3.7): shown, but not selectable.
+        if opts.subscribed_only {
+            let mut gone: Vec<&MailboxName> = subs
+                .iter()
+                .filter(|n| !names.contains(&n.as_str()))
+                .collect();
+            gone.sort();
+            for name in gone {
+                if !patterns
+                    .iter()
+                    .any(|p| wildcard_match(&format!("{reference}{p}"), name.as_str()))
+                {
+                    continue;
+                }
+                let attrs = if lsub {
+                    "\\Noselect"
+                } else {
+                    "\\NonExistent \\Subscribed"
+                };
+                let mut line = format!("* {cmd} ({attrs}) \"{DELIMITER}\" ").into_bytes();
+                write_astring(&mut line, encode_mailbox(name.as_str()).as_bytes());
+                line.extend_from_slice(b"\r\n");
+                lines.push((line, None));
+            }
         }
         for (line, name) in lines {
             self.out.extend_from_slice(&line);

@@ -5,7 +5,9 @@ use super::view::write_flags;
 use super::Session;
 use crate::command::{SearchKey, StoreOp};
 use crate::response::{compact_set, write_status, write_untagged, Status};
-use crate::search::{charset_supported, matches, needs_content, MessageView};
+use crate::search::{
+    charset_supported, matches_with_modseq, needs_content, needs_metadata, MessageView,
+};
 use crate::store::{Store, StoreError};
 use crate::types::{Flag, SeqBound, SequenceSet, Uid};
 
@@ -99,16 +101,30 @@ impl Session {
                 continue;
             };
             let shown = view.display_flags(meta.uid, &meta.flags);
-            view.messages[seq as usize - 1].flags = meta.flags;
-            if !silent {
+            let held = &mut view.messages[seq as usize - 1];
+            held.flags = meta.flags;
+            let modseq_changed = held.modseq != meta.modseq;
+            held.modseq = meta.modseq;
+            // .SILENT still reports the new MODSEQ under CONDSTORE (RFC 7162 §3.2).
+            if !silent || (self.condstore && modseq_changed) {
                 let uid_part = if uid {
                     format!("UID {} ", meta.uid)
                 } else {
                     String::new()
                 };
+                let flags_part = if silent {
+                    String::new()
+                } else {
+                    format!("FLAGS {shown}")
+                };
+                let modseq_part = match (self.condstore, silent) {
+                    (false, _) => String::new(),
+                    (true, true) => format!("MODSEQ ({})", meta.modseq),
+                    (true, false) => format!(" MODSEQ ({})", meta.modseq),
+                };
                 write_untagged(
                     &mut self.out,
-                    &format!("{seq} FETCH ({uid_part}FLAGS {shown})"),
+                    &format!("{seq} FETCH ({uid_part}{flags_part}{modseq_part})"),
                 );
             }
         }
@@ -162,10 +178,19 @@ impl Session {
         let max_seq = view.exists();
         let max_uid = view.messages.last().map_or(0, |m| m.uid);
         let mut hits: Vec<(u32, Uid)> = Vec::new();
+        // With a MODSEQ key the answer also names the highest modseq matched (RFC 7162 §3.4).
+        let by_modseq = mentions_modseq(&criteria);
+        let mut highest = 0u64;
+        let metadata = needs_metadata(&criteria);
         for (i, m) in view.messages.iter().enumerate() {
-            let info = match store.message_info(account, view.id, m.uid).await {
-                Ok(info) => info,
-                Err(_) => continue, // expunged meanwhile
+            // Flags, UIDs and sequence numbers are in the view: load nothing for those.
+            let (size, internal_date) = if metadata {
+                match store.message_summary(account, view.id, m.uid).await {
+                    Ok(summary) => summary,
+                    Err(_) => continue, // expunged meanwhile
+                }
+            } else {
+                (0, crate::types::DateTime::from_unix(0, 0))
             };
             let raw = if content {
                 match store.message_bytes(account, view.id, m.uid).await {
@@ -180,14 +205,15 @@ impl Session {
                 uid: m.uid,
                 flags: &m.flags,
                 recent: view.recent.contains(&m.uid),
-                size: info.size,
-                internal_date: info.internal_date,
+                size,
+                internal_date,
                 raw: raw.as_deref().unwrap_or(&[]),
                 max_seq,
                 max_uid,
             };
-            if matches(&criteria, &mv) {
+            if matches_with_modseq(&criteria, &mv, m.modseq) {
                 hits.push((i as u32 + 1, m.uid));
+                highest = highest.max(m.modseq);
             }
         }
         let numbers: Vec<u32> = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();
@@ -197,6 +223,9 @@ impl Session {
                 for n in &numbers {
                     line.push(' ');
                     line.push_str(&n.to_string());
+                }
+                if by_modseq && !numbers.is_empty() {
+                    line.push_str(&format!(" (MODSEQ {highest})"));
                 }
                 write_untagged(&mut self.out, &line);
             }
@@ -226,6 +255,9 @@ impl Session {
                 }
                 if has("COUNT") {
                     line.push_str(&format!(" COUNT {}", numbers.len()));
+                }
+                if by_modseq && !numbers.is_empty() {
+                    line.push_str(&format!(" MODSEQ {highest}"));
                 }
                 if !(has("SAVE") && opts.len() == 1) {
                     write_untagged(&mut self.out, &line);
@@ -361,5 +393,16 @@ fn resolve_saved(key: SearchKey, saved: &[Uid]) -> SearchKey {
             SearchKey::And(v.into_iter().map(|k| resolve_saved(k, saved)).collect())
         }
         other => other,
+    }
+}
+
+/// Does the criteria use a `MODSEQ` key anywhere?
+pub(super) fn mentions_modseq(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::ModSeq(_) => true,
+        SearchKey::Not(k) => mentions_modseq(k),
+        SearchKey::Or(a, b) => mentions_modseq(a) || mentions_modseq(b),
+        SearchKey::And(v) => v.iter().any(mentions_modseq),
+        _ => false,
     }
 }

@@ -86,6 +86,10 @@ pub struct Session {
     last_input: Timestamp,
     /// Last time we wrote during IDLE (keepalive).
     last_idle_output: Timestamp,
+    /// CONDSTORE (RFC 7162) is on: by ENABLE or by the first command that uses it.
+    condstore: bool,
+    /// Length of the output when the session closed: nothing more is sent after it.
+    closed_at: Option<usize>,
 }
 
 impl Session {
@@ -107,6 +111,8 @@ impl Session {
             store_changed: false,
             last_input: now,
             last_idle_output: now,
+            condstore: false,
+            closed_at: None,
             config,
         };
         let code = format!("CAPABILITY {}", s.config.pre_auth_capabilities());
@@ -200,7 +206,11 @@ impl Session {
 
     /// Appends all queued output to `buf`.
     pub fn write_output(&mut self, buf: &mut Vec<u8>) {
-        buf.append(&mut self.out);
+        if buf.is_empty() {
+            std::mem::swap(buf, &mut self.out);
+        } else {
+            buf.append(&mut self.out);
+        }
     }
 
     /// The next event for the host, if any.
@@ -241,12 +251,34 @@ impl Session {
                 break;
             };
             match item {
-                Decoded::Command(cmd) => self.execute(store, cmd, now).await,
+                Decoded::Command(cmd) => {
+                    self.execute(store, cmd, now).await;
+                    // A command that ended the session mid-way (its mailbox was deleted) says
+                    // nothing after the BYE.
+                    if let Some(end) = self.closed_at {
+                        self.out.truncate(end);
+                    }
+                }
                 Decoded::NeedContinuation => {
                     write_continuation(&mut self.out, "Ready for literal data")
                 }
                 Decoded::Line(line) => self.handle_line(store, line, now).await,
-                Decoded::Error(err) => self.decode_error(err),
+                Decoded::Error(err) => {
+                    // A bad line inside AUTHENTICATE or IDLE ends that exchange.
+                    match std::mem::replace(&mut self.mode, Mode::Commands) {
+                        Mode::Commands => self.decode_error(err),
+                        Mode::Sasl(ex) => write_status(
+                            &mut self.out,
+                            Some(ex.tag()),
+                            Status::Bad,
+                            None,
+                            &err.message,
+                        ),
+                        Mode::Idle { tag } => {
+                            write_status(&mut self.out, Some(&tag), Status::Bad, None, &err.message)
+                        }
+                    }
+                }
             }
             self.arm_decoder();
         }
@@ -321,6 +353,7 @@ impl Session {
     fn close(&mut self) {
         self.state = State::Logout;
         self.selected = None;
+        self.closed_at = Some(self.out.len());
         self.events.push_back(Event::Close);
     }
 
@@ -329,6 +362,10 @@ impl Session {
         if let Err(why) = self.check_state(&body) {
             write_status(&mut self.out, Some(&tag), Status::Bad, None, &why);
             return;
+        }
+        if uses_condstore(&body) {
+            // RFC 7162 §3.1: a CONDSTORE-enabling command turns it on for the session.
+            self.condstore = true;
         }
         // Commands that read message state first catch up with changes made elsewhere, so
         // their answers are current (EXPUNGE only where the command allows it).
@@ -382,10 +419,14 @@ impl Session {
                 self.finish(store, &tag, true, "ID completed.").await;
             }
             CommandBody::Enable(caps) => {
-                // We implement no ENABLE-able extension yet: every name is acknowledged by
-                // omission, as RFC 5161 allows.
-                let _ = caps;
-                crate::response::write_untagged(&mut self.out, "ENABLED");
+                // Of the ENABLE-able extensions we implement CONDSTORE; others are
+                // acknowledged by omission (RFC 5161).
+                let mut enabled = String::from("ENABLED");
+                if caps.iter().any(|c| c.eq_ignore_ascii_case("CONDSTORE")) {
+                    self.condstore = true;
+                    enabled.push_str(" CONDSTORE");
+                }
+                crate::response::write_untagged(&mut self.out, &enabled);
                 write_status(&mut self.out, Some(&tag), Status::Ok, None, "Enabled.");
             }
             CommandBody::StartTls => {
@@ -480,8 +521,14 @@ impl Session {
                 ret,
             } => self.search(store, &tag, uid, charset, criteria, ret).await,
             CommandBody::Fetch {
-                uid, set, attrs, ..
-            } => self.fetch(store, &tag, uid, &set, &attrs).await,
+                uid,
+                set,
+                attrs,
+                changed_since,
+            } => {
+                self.fetch(store, &tag, uid, &set, &attrs, changed_since)
+                    .await
+            }
             CommandBody::Store {
                 uid,
                 set,
@@ -570,5 +617,29 @@ impl Session {
             StoreError::Backend(_) => Some("SERVERBUG"),
         };
         write_status(&mut self.out, Some(tag), Status::No, code, &err.to_string());
+    }
+}
+
+/// Does this command use CONDSTORE (and so enable it, RFC 7162 §3.1)?
+fn uses_condstore(body: &CommandBody) -> bool {
+    use crate::command::{FetchAttr, FetchAttrs, StatusItem};
+    match body {
+        CommandBody::Select { condstore, .. } | CommandBody::Examine { condstore, .. } => {
+            *condstore
+        }
+        CommandBody::Fetch {
+            attrs,
+            changed_since,
+            ..
+        } => {
+            changed_since.is_some()
+                || matches!(attrs, FetchAttrs::Items(items) if items.contains(&FetchAttr::ModSeq))
+        }
+        CommandBody::Store {
+            unchanged_since, ..
+        } => unchanged_since.is_some(),
+        CommandBody::Search { criteria, .. } => messages::mentions_modseq(criteria),
+        CommandBody::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
+        _ => false,
     }
 }

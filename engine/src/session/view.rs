@@ -13,6 +13,8 @@ use crate::types::{Flag, SeqBound, SequenceSet, Uid};
 pub(super) struct ViewMessage {
     pub uid: Uid,
     pub flags: Vec<Flag>,
+    /// The message's modseq as last reported to this session (CONDSTORE).
+    pub modseq: u64,
 }
 
 /// The selected mailbox.
@@ -49,6 +51,7 @@ impl SelectedView {
                 .map(|m| ViewMessage {
                     uid: m.uid,
                     flags: m.flags,
+                    modseq: m.modseq,
                 })
                 .collect(),
             recent: HashSet::new(),
@@ -80,21 +83,25 @@ impl SelectedView {
     /// The FLAGS list to show for a message: stored system flags, `\Recent`, then keywords
     /// (Dovecot's order).
     pub fn display_flags(&self, uid: Uid, flags: &[Flag]) -> String {
-        let mut parts: Vec<&str> = flags
-            .iter()
-            .filter(|f| !matches!(f, Flag::Keyword(_) | Flag::Extension(_)))
-            .map(|f| f.as_str())
-            .collect();
-        if self.recent.contains(&uid) {
-            parts.push("\\Recent");
+        let mut out = Vec::new();
+        self.write_flags(&mut out, uid, flags);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Writes the FLAGS list of [`SelectedView::display_flags`] straight into `out`.
+    pub fn write_flags(&self, out: &mut Vec<u8>, uid: Uid, flags: &[Flag]) {
+        let is_keyword = |f: &&Flag| matches!(f, Flag::Keyword(_) | Flag::Extension(_));
+        let recent = self.recent.contains(&uid).then_some("\\Recent");
+        let system = flags.iter().filter(|f| !is_keyword(f)).map(|f| f.as_str());
+        let keywords = flags.iter().filter(is_keyword).map(|f| f.as_str());
+        out.push(b'(');
+        for (i, f) in system.chain(recent).chain(keywords).enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            out.extend_from_slice(f.as_bytes());
         }
-        parts.extend(
-            flags
-                .iter()
-                .filter(|f| matches!(f, Flag::Keyword(_) | Flag::Extension(_)))
-                .map(|f| f.as_str()),
-        );
-        format!("({})", parts.join(" "))
+        out.push(b')');
     }
 
     /// The messages a set names, as (seq, index) in ascending order. Sequence numbers outside
@@ -229,7 +236,7 @@ impl Session {
         }
         let last_uid = view.messages.last().map_or(0, |m| m.uid);
         let mut new_uids = Vec::new();
-        for MessageMeta { uid, flags, .. } in changes.changed {
+        for MessageMeta { uid, flags, modseq } in changes.changed {
             if view.pending_expunge.contains(&uid) {
                 continue;
             }
@@ -238,15 +245,22 @@ impl Session {
                     let idx = seq as usize - 1;
                     if view.messages[idx].flags != flags {
                         let shown = view.display_flags(uid, &flags);
+                        // With CONDSTORE every FETCH carries the new MODSEQ (RFC 7162 §3.2).
+                        let modseq_part = if self.condstore {
+                            format!(" MODSEQ ({modseq})")
+                        } else {
+                            String::new()
+                        };
                         write_untagged(
                             &mut self.out,
-                            &format!("{seq} FETCH (UID {uid} FLAGS {shown})"),
+                            &format!("{seq} FETCH (UID {uid} FLAGS {shown}{modseq_part})"),
                         );
                         view.messages[idx].flags = flags;
                     }
+                    view.messages[idx].modseq = modseq;
                 }
                 None if uid > last_uid => {
-                    view.messages.push(ViewMessage { uid, flags });
+                    view.messages.push(ViewMessage { uid, flags, modseq });
                     new_uids.push(uid);
                 }
                 None => {}

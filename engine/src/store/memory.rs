@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::{apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted};
 use super::{
-    canonical_flags, is_below, parent_names, same_flag, validate_mailbox_name, Account, Appended,
-    Changes, Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage,
-    Notifier, Snapshot, Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
+    canonical_flags, is_below, parent_names, validate_mailbox_name, Account, Appended, Changes,
+    Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, Notifier,
+    Snapshot, Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
 };
 use crate::command::{MailboxName, StoreOp};
 use crate::mime::ParsedMessage;
@@ -306,43 +307,13 @@ impl Mailbox {
     }
 }
 
-/// `MailboxName::new` again: callers should pass normalised names, but a hand-built
-/// `MailboxName("inbox".into())` must still mean INBOX.
-fn normal(name: &MailboxName) -> MailboxName {
-    MailboxName::new(name.as_str())
-}
-
-fn sorted(uids: &[Uid]) -> Vec<Uid> {
-    let set: BTreeSet<Uid> = uids.iter().copied().collect();
-    set.into_iter().collect()
-}
-
-/// Compares two secrets in time that depends only on their lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len().max(b.len());
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..n {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= x ^ y;
-    }
-    std::hint::black_box(diff) == 0
-}
-
 impl Store for MemoryStore {
     async fn authenticate(&self, username: &str, password: &[u8]) -> StoreResult<Option<Account>> {
         let st = self.lock();
-        match st.accounts.get(username) {
-            Some(acct) if constant_time_eq(&acct.password, password) => Ok(Some(Account {
-                name: username.to_string(),
-            })),
-            Some(_) => Ok(None),
-            None => {
-                // Same work as a wrong password, so timing does not reveal unknown users.
-                let _ = constant_time_eq(b"no such user: constant-time filler", password);
-                Ok(None)
-            }
-        }
+        let stored = st.accounts.get(username).map(|a| a.password.as_slice());
+        Ok(password_matches(stored, password).then(|| Account {
+            name: username.to_string(),
+        }))
     }
 
     async fn list_mailboxes(&self, account: &Account) -> StoreResult<Vec<MailboxInfo>> {
@@ -650,18 +621,7 @@ impl Store for MemoryStore {
                     failed.push(uid);
                     continue;
                 }
-                let wanted: Vec<Flag> = match op {
-                    StoreOp::Replace => flags.to_vec(),
-                    StoreOp::Add => msg.flags.iter().chain(flags).cloned().collect(),
-                    StoreOp::Remove => msg
-                        .flags
-                        .iter()
-                        .filter(|f| !flags.iter().any(|g| same_flag(f, g)))
-                        .cloned()
-                        .collect(),
-                };
-                let new = canonical_flags(&wanted, &mut m.keywords);
-                updates.push((uid, (new != msg.flags).then_some(new)));
+                updates.push((uid, apply_flag_op(&msg.flags, op, flags, &mut m.keywords)));
             }
             let changed = updates.iter().any(|(_, new)| new.is_some());
             let modseq = if changed { m.bump() } else { m.highest_modseq };

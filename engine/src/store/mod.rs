@@ -275,6 +275,20 @@ pub trait Store {
         mailbox: MailboxId,
         uid: Uid,
     ) -> StoreResult<MessageInfo>;
+    /// Size and INTERNALDATE of one message: what `RFC822.SIZE`, `INTERNALDATE` and SEARCH by
+    /// size or date need. Backends that store the parse apart override this to skip decoding
+    /// it; the default asks [`Store::message_info`].
+    async fn message_summary(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, DateTime)> {
+        self.message_info(account, mailbox, uid)
+            .await
+            .map(|i| (i.size, i.internal_date))
+    }
+
     /// The raw bytes of one message (`NoSuchMailbox` if the UID does not exist).
     async fn message_bytes(
         &self,
@@ -409,6 +423,63 @@ pub fn same_flag(a: &Flag, b: &Flag) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// A message's flags after STORE `op` with `flags`, in stored form (see [`canonical_flags`];
+/// new keywords are added to `keywords`). `None` when nothing changes.
+pub fn apply_flag_op(
+    current: &[Flag],
+    op: StoreOp,
+    flags: &[Flag],
+    keywords: &mut Vec<String>,
+) -> Option<Vec<Flag>> {
+    let wanted: Vec<Flag> = match op {
+        StoreOp::Replace => flags.to_vec(),
+        StoreOp::Add => current.iter().chain(flags).cloned().collect(),
+        StoreOp::Remove => current
+            .iter()
+            .filter(|f| !flags.iter().any(|g| same_flag(f, g)))
+            .cloned()
+            .collect(),
+    };
+    let new = canonical_flags(&wanted, keywords);
+    (new != current).then_some(new)
+}
+
+/// Checks a login password against the stored one (`None`: no such user) in time that does
+/// not reveal whether the user exists.
+pub fn password_matches(stored: Option<&[u8]>, given: &[u8]) -> bool {
+    match stored {
+        Some(stored) => constant_time_eq(stored, given),
+        None => {
+            let _ = constant_time_eq(b"no such user: constant-time filler", given);
+            false
+        }
+    }
+}
+
+/// `MailboxName::new` again: callers should pass normalised names, but a hand-built
+/// `MailboxName("inbox".into())` must still mean INBOX.
+pub fn normal_name(name: &MailboxName) -> MailboxName {
+    MailboxName::new(name.as_str())
+}
+
+/// UIDs ascending without duplicates.
+pub fn sorted_uids(uids: &[Uid]) -> Vec<Uid> {
+    let set: std::collections::BTreeSet<Uid> = uids.iter().copied().collect();
+    set.into_iter().collect()
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len().max(b.len());
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    std::hint::black_box(diff) == 0
 }
 
 #[cfg(test)]

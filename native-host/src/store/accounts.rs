@@ -24,7 +24,56 @@ pub(crate) fn hash_password(password: &[u8]) -> StoreResult<String> {
 }
 
 /// Checks `password` against a stored PHC string; a malformed hash never matches.
+///
+/// The work runs on one of [`VERIFIER_THREADS`] long-lived threads (the caller blocks until
+/// it is done), so a burst of logins cannot occupy every core and tokio's blocking pool with
+/// argon2 (each check is ~20 ms of CPU and a 19 MiB block), and the blocks stay with these
+/// few threads. (With glibc malloc those blocks also fragmented the heap, about 1 MiB kept
+/// per login; the `tidings` binary uses mimalloc, which measured ~40 KiB per extra session.)
 pub(crate) fn verify_password(phc: &str, password: &[u8]) -> bool {
+    let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(1);
+    let job = (phc.to_string(), password.to_vec(), reply_tx);
+    let sent = verifier()
+        .lock()
+        .map(|tx| tx.send(job).is_ok())
+        .unwrap_or(false);
+    // If the pool is gone (it never exits), fall back to checking here.
+    if !sent {
+        return verify_here(phc, password);
+    }
+    reply_rx.recv().unwrap_or(false)
+}
+
+/// How many threads verify passwords.
+pub(crate) const VERIFIER_THREADS: usize = 2;
+
+type Job = (String, Vec<u8>, std::sync::mpsc::SyncSender<bool>);
+
+fn verifier() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static POOL: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..VERIFIER_THREADS {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("tidings-argon2-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((phc, password, reply)) = job else {
+                        return;
+                    };
+                    let _ = reply.send(verify_here(&phc, &password));
+                });
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+fn verify_here(phc: &str, password: &[u8]) -> bool {
     match PasswordHash::new(phc) {
         Ok(hash) => Argon2::default().verify_password(password, &hash).is_ok(),
         Err(_) => false,
@@ -50,7 +99,7 @@ fn check_user_name(name: &str) -> StoreResult<()> {
 impl Inner {
     /// The stored hash of `user`, if any.
     pub(crate) fn password_hash(&self, user: &str) -> StoreResult<Option<String>> {
-        self.read(|r| Ok(r.accounts.get(user).bk()?.map(|v| v.value().to_string())))
+        self.read(|r| Ok(r.accounts()?.get(user).bk()?.map(|v| v.value().to_string())))
     }
 
     pub(crate) fn add_user(&self, name: &str, password: &[u8]) -> StoreResult<()> {
@@ -93,7 +142,7 @@ impl Inner {
     pub(crate) fn list_users(&self) -> StoreResult<Vec<String>> {
         self.read(|r| {
             let mut out = Vec::new();
-            for item in r.accounts.iter().bk()? {
+            for item in r.accounts()?.iter().bk()? {
                 let (k, _) = item.bk()?;
                 out.push(k.value().to_string());
             }

@@ -15,6 +15,7 @@ use super::schema::{
     OrBackend, Tables, NEXT_MAILBOX_ID, NEXT_UIDVALIDITY,
 };
 use super::Inner;
+use tidings_engine::store::normal_name as normal;
 
 /// Creates mailbox `name` for `user` with a fresh id and UIDVALIDITY (both from store-wide
 /// counters, never reused). The caller has checked that the name is free.
@@ -64,20 +65,19 @@ pub(crate) fn purge_mailbox(t: &mut Tables, id: MailboxId) -> StoreResult<Vec<u6
     Ok(freed)
 }
 
-/// `MailboxName::new` again, so a hand-built `MailboxName("inbox")` still means INBOX.
-pub(crate) fn normal(name: &MailboxName) -> MailboxName {
-    MailboxName::new(name.as_str())
-}
-
 impl Inner {
     pub(crate) fn list_mailboxes(&self, user: &str) -> StoreResult<Vec<MailboxInfo>> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
+            check_account(r.accounts()?, user)?;
             let mut out = Vec::new();
-            for name in names_of(&r.names, user)? {
+            for name in names_of(r.names()?, user)? {
                 let name = MailboxName(name);
-                let (id, rec) = mailbox_by_name(&r.names, &r.mailboxes, user, &name)?;
-                let subscribed = r.subscriptions.get((user, name.as_str())).bk()?.is_some();
+                let (id, rec) = mailbox_by_name(r.names()?, r.mailboxes()?, user, &name)?;
+                let subscribed = r
+                    .subscriptions()?
+                    .get((user, name.as_str()))
+                    .bk()?
+                    .is_some();
                 out.push(MailboxInfo {
                     id,
                     special_use: rec.special_use(),
@@ -232,8 +232,8 @@ impl Inner {
 
     pub(crate) fn subscriptions(&self, user: &str) -> StoreResult<Vec<MailboxName>> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            Ok(names_of(&r.subscriptions, user)?
+            check_account(r.accounts()?, user)?;
+            Ok(names_of(r.subscriptions()?, user)?
                 .into_iter()
                 .map(MailboxName)
                 .collect())
@@ -243,9 +243,9 @@ impl Inner {
     pub(crate) fn status(&self, user: &str, name: &MailboxName) -> StoreResult<MailboxStatus> {
         let name = normal(name);
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            let (id, rec) = mailbox_by_name(&r.names, &r.mailboxes, user, &name)?;
-            let msgs = all_messages(&r.messages, id)?;
+            check_account(r.accounts()?, user)?;
+            let (id, rec) = mailbox_by_name(r.names()?, r.mailboxes()?, user, &name)?;
+            let msgs = all_messages(r.messages()?, id)?;
             let count = |f: &dyn Fn(&super::schema::MessageRec) -> bool| {
                 u32::try_from(msgs.iter().filter(|(_, m)| f(m)).count()).unwrap_or(u32::MAX)
             };
@@ -266,9 +266,9 @@ impl Inner {
     pub(crate) fn snapshot(&self, user: &str, name: &MailboxName) -> StoreResult<Snapshot> {
         let name = normal(name);
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            let (id, rec) = mailbox_by_name(&r.names, &r.mailboxes, user, &name)?;
-            let messages = all_messages(&r.messages, id)?
+            check_account(r.accounts()?, user)?;
+            let (id, rec) = mailbox_by_name(r.names()?, r.mailboxes()?, user, &name)?;
+            let messages = all_messages(r.messages()?, id)?
                 .into_iter()
                 .map(|(uid, m)| m.meta(uid))
                 .collect();

@@ -13,17 +13,17 @@ use redb::ReadableTable;
 use tidings_engine::command::{MailboxName, StoreOp};
 use tidings_engine::mime::ParsedMessage;
 use tidings_engine::store::{
-    canonical_flags, same_flag, Appended, Changes, Copied, MailboxId, MessageInfo, MessageMeta,
+    apply_flag_op, canonical_flags, Appended, Changes, Copied, MailboxId, MessageInfo, MessageMeta,
     NewMessage, StoreError, StoreResult,
 };
 use tidings_engine::types::{Flag, Uid};
 
-use super::mailboxes::normal;
 use super::schema::{
     check_account, decode, encode, flag_strings, load_mailbox, load_message, mailbox_by_name,
     MailboxRec, MessageRec, OrBackend, Tables,
 };
 use super::Inner;
+use tidings_engine::store::{normal_name as normal, sorted_uids as sorted};
 
 /// What STORE returns: the targeted messages' state and the UIDs refused by UNCHANGEDSINCE.
 pub(crate) type FlagsStored = (Vec<MessageMeta>, Vec<Uid>);
@@ -45,11 +45,6 @@ pub(crate) fn drop_blob_ref(t: &mut Tables, blob: u64) -> StoreResult<Option<u64
     t.blob_refs.remove(blob).bk()?;
     t.parsed.remove(blob).bk()?;
     Ok(Some(blob))
-}
-
-fn sorted(uids: &[Uid]) -> Vec<Uid> {
-    let set: BTreeSet<Uid> = uids.iter().copied().collect();
-    set.into_iter().collect()
 }
 
 /// Inserts messages into mailbox `id` under new UIDs with one new modseq, advancing UIDNEXT
@@ -213,19 +208,8 @@ impl Inner {
                     failed.push(uid);
                     continue;
                 }
-                let current = msg.flags();
-                let wanted: Vec<Flag> = match op {
-                    StoreOp::Replace => flags.to_vec(),
-                    StoreOp::Add => current.iter().chain(flags).cloned().collect(),
-                    StoreOp::Remove => current
-                        .iter()
-                        .filter(|f| !flags.iter().any(|g| same_flag(f, g)))
-                        .cloned()
-                        .collect(),
-                };
-                let new = canonical_flags(&wanted, &mut rec.keywords);
-                let changed = new != current;
-                updates.push((uid, msg, changed.then_some(new)));
+                let new = apply_flag_op(&msg.flags(), op, flags, &mut rec.keywords);
+                updates.push((uid, msg, new));
             }
             let changed = updates.iter().any(|u| u.2.is_some());
             let modseq = if changed {
@@ -285,24 +269,24 @@ impl Inner {
         modseq: u64,
     ) -> StoreResult<Changes> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            let rec = load_mailbox(&r.mailboxes, user, mailbox)?;
+            check_account(r.accounts()?, user)?;
+            let rec = load_mailbox(r.mailboxes()?, user, mailbox)?;
             let mut changed_uids = BTreeSet::new();
             if let Some(from) = modseq.checked_add(1) {
                 let range = (mailbox, from, 0u32)..=(mailbox, u64::MAX, u32::MAX);
-                for item in r.modseqs.range(range).bk()? {
+                for item in r.modseqs()?.range(range).bk()? {
                     changed_uids.insert(item.bk()?.0.value().2);
                 }
             }
             let mut changed = Vec::with_capacity(changed_uids.len());
             for uid in changed_uids {
-                if let Some(msg) = load_message(&r.messages, mailbox, uid)? {
+                if let Some(msg) = load_message(r.messages()?, mailbox, uid)? {
                     changed.push(msg.meta(uid));
                 }
             }
             let mut expunged = Vec::new();
             for item in r
-                .tombstones
+                .tombstones()?
                 .range((mailbox, 0u32)..=(mailbox, u32::MAX))
                 .bk()?
             {
@@ -325,6 +309,16 @@ impl Inner {
     /// Committed with eventual durability: after a power loss a message may be \Recent
     /// once more, which RFC 9051 allows; a process crash loses nothing.
     pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
+        // Usually another session has claimed everything already: find that out in a read
+        // transaction, so N watchers of a new message don't queue for redb's single writer.
+        let pending = self.read(|r| {
+            check_account(r.accounts()?, user)?;
+            let rec = load_mailbox(r.mailboxes()?, user, mailbox)?;
+            Ok(rec.recent_mark < rec.uidnext)
+        })?;
+        if !pending {
+            return Ok(Vec::new());
+        }
         self.write_with(redb::Durability::Eventual, |t| {
             check_account(&t.accounts, user)?;
             let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
@@ -341,6 +335,22 @@ impl Inner {
         })
     }
 
+    /// Size and date of one message, without decoding its stored parse.
+    pub(crate) fn message_summary(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, tidings_engine::types::DateTime)> {
+        self.read(|r| {
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let msg =
+                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            Ok((msg.size, msg.date.into()))
+        })
+    }
+
     /// Size, date and parse of one message; never touches the blob file.
     pub(crate) fn message_info(
         &self,
@@ -349,10 +359,11 @@ impl Inner {
         uid: Uid,
     ) -> StoreResult<MessageInfo> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            load_mailbox(&r.mailboxes, user, mailbox)?;
-            let msg = load_message(&r.messages, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
-            let parsed: ParsedMessage = match r.parsed.get(msg.blob).bk()? {
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let msg =
+                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            let parsed: ParsedMessage = match r.parsed()?.get(msg.blob).bk()? {
                 Some(v) => decode(v.value())?,
                 None => {
                     return Err(StoreError::Backend(format!(
@@ -378,9 +389,10 @@ impl Inner {
         uid: Uid,
     ) -> StoreResult<u64> {
         self.read(|r| {
-            check_account(&r.accounts, user)?;
-            load_mailbox(&r.mailboxes, user, mailbox)?;
-            let msg = load_message(&r.messages, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let msg =
+                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
             Ok(msg.blob)
         })
     }

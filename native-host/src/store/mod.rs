@@ -412,6 +412,15 @@ impl Store for FileStore {
         self.inner.message_info(&account.name, mailbox, uid)
     }
 
+    async fn message_summary(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, tidings_engine::types::DateTime)> {
+        self.inner.message_summary(&account.name, mailbox, uid)
+    }
+
     async fn message_bytes(
         &self,
         account: &Account,

@@ -264,6 +264,18 @@ pub async fn message_bytes_and_info_round_trip<S: TestBackend>(store: &S) -> Cas
     ensure_eq!(info.uid, a.uid, "uid");
     ensure_eq!(info.size, raw.len() as u64, "size");
     ensure_eq!(info.internal_date, date, "INTERNALDATE");
+    ensure_eq!(
+        store.message_summary(&acct, a.mailbox, a.uid).await?,
+        (raw.len() as u64, date),
+        "message_summary agrees with message_info"
+    );
+    ensure!(
+        store
+            .message_summary(&acct, a.mailbox, a.uid + 1)
+            .await
+            .is_err(),
+        "summary of a missing UID"
+    );
     ensure!(
         store
             .message_bytes(&acct, a.mailbox, a.uid + 1)

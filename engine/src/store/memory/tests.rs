@@ -2,6 +2,7 @@
 //! (UIDVALIDITY seeding, size limit, subscriptions on RENAME, forged accounts).
 
 use super::*;
+use crate::store::constant_time_eq;
 
 #[test]
 fn memory_store_is_send_and_sync() {
