@@ -52,7 +52,7 @@ TIDINGS_LOG=warn "$BIN" serve --config "$TMP/tidings.toml" --data-dir "$TMP/data
 PID=$!
 ADDR=""
 for _ in $(seq 1 300); do
-    ADDR=$(awk '$1=="listening" && $2=="imap" {print $3}' "$TMP/stdout")
+    ADDR=$(awk '$1=="listening" && $2=="imap" {print $3}' "$TMP/stdout" 2>/dev/null)
     [ -n "$ADDR" ] && break
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.1
