@@ -187,6 +187,24 @@ impl FileStore {
         }
     }
 
+    /// COPY (`is_move` false) or MOVE on a blocking thread, then wakes watchers if anything
+    /// was transferred.
+    async fn transfer(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        dest: &MailboxName,
+        is_move: bool,
+    ) -> StoreResult<Copied> {
+        let (user, uids, dest) = (account.name.clone(), owned(uids), dest.clone());
+        let copied = self
+            .blocking(move |i| i.copy(&user, mailbox, &uids, &dest, is_move))
+            .await?;
+        self.notify_if(account, !copied.mapping.is_empty());
+        Ok(copied)
+    }
+
     /// Wakes the account's watchers (before the mutation returns) if `changed`.
     fn notify_if(&self, account: &Account, changed: bool) {
         if changed {
@@ -380,12 +398,7 @@ impl Store for FileStore {
         uids: &[Uid],
         dest: &MailboxName,
     ) -> StoreResult<Copied> {
-        let (user, uids, dest) = (account.name.clone(), owned(uids), dest.clone());
-        let copied = self
-            .blocking(move |i| i.copy(&user, mailbox, &uids, &dest, false))
-            .await?;
-        self.notify_if(account, !copied.mapping.is_empty());
-        Ok(copied)
+        self.transfer(account, mailbox, uids, dest, false).await
     }
 
     async fn move_messages(
@@ -395,12 +408,7 @@ impl Store for FileStore {
         uids: &[Uid],
         dest: &MailboxName,
     ) -> StoreResult<Copied> {
-        let (user, uids, dest) = (account.name.clone(), owned(uids), dest.clone());
-        let copied = self
-            .blocking(move |i| i.copy(&user, mailbox, &uids, &dest, true))
-            .await?;
-        self.notify_if(account, !copied.mapping.is_empty());
-        Ok(copied)
+        self.transfer(account, mailbox, uids, dest, true).await
     }
 
     async fn message_info(
