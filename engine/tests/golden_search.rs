@@ -13,7 +13,9 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use tidings_engine::command::SearchKey;
-use tidings_engine::search::{charset_supported, matches, needs_content, MessageView};
+use tidings_engine::search::{
+    charset_supported, header_field_names, matches, needs_content, searchable_fields, MessageView,
+};
 use tidings_engine::types::{Date, DateTime, Flag, SeqBound, SequenceSet};
 
 fn golden_dir() -> PathBuf {
@@ -84,6 +86,7 @@ fn view<'a>(mb: &'a Mailbox, uid: u32) -> MessageView<'a> {
             zone_minutes: 0,
         },
         raw: &mb.raws[i],
+        fields: None,
         max_seq: mb.names.len() as u32,
         max_uid: mb.names.len() as u32,
     }
@@ -336,13 +339,27 @@ fn records() -> Vec<serde_json::Value> {
 
 fn search(mb: &Mailbox, key: &SearchKey) -> BTreeSet<u32> {
     let content = needs_content(key);
+    let names = header_field_names(key);
     (1..=mb.names.len() as u32)
         .filter(|&uid| {
             let mut v = view(mb, uid);
             if !content {
                 v.raw = b""; // as a caller that skips loading the bytes would
             }
-            matches(key, &v)
+            let hit = matches(key, &v);
+            if let Some(names) = &names {
+                // The session's path for header-only keys: the store hands over just the
+                // named fields, decoded and folded, and no bytes. It must agree.
+                let fields = searchable_fields(v.raw, names);
+                v.fields = Some(&fields);
+                v.raw = b"";
+                assert_eq!(
+                    matches(key, &v),
+                    hit,
+                    "fields path differs: {key:?} on {uid}"
+                );
+            }
+            hit
         })
         .collect()
 }

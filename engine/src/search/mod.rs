@@ -29,8 +29,13 @@ pub struct MessageView<'a> {
     pub size: u64,
     /// INTERNALDATE; ON/SINCE/BEFORE compare its date in its own zone.
     pub internal_date: DateTime,
-    /// The stored bytes (CRLF line ends). May be empty when [`needs_content`] is false.
+    /// The stored bytes (CRLF line ends). May be empty when [`needs_content`] is false, or
+    /// when `fields` is given and [`header_field_names`] named every field the key needs.
     pub raw: &'a [u8],
+    /// The message's header fields, decoded and folded ([`searchable_fields`]), when the
+    /// caller has them already (a store's cache): header keys then use these and never parse
+    /// `raw`. They must include every field [`header_field_names`] lists for the key.
+    pub fields: Option<&'a [Field]>,
     /// The largest sequence number in the view: what `*` means in a sequence set.
     pub max_seq: u32,
     /// The largest UID in the view: what `*` means in `UID` sets.
@@ -80,6 +85,53 @@ pub fn needs_metadata(key: &SearchKey) -> bool {
     }
 }
 
+/// The header fields a key reads, when header fields are all the content it reads: `Some`
+/// (lower-case names, each once; empty for a key that reads no content), or `None` when it
+/// needs a message body (BODY, TEXT). With `Some`, the caller may pass just those fields
+/// ([`MessageView::fields`]) instead of the message bytes.
+pub fn header_field_names(key: &SearchKey) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    collect_field_names(key, &mut names).then_some(names)
+}
+
+fn collect_field_names(key: &SearchKey, names: &mut Vec<String>) -> bool {
+    use SearchKey::*;
+    let mut add = |name: &str| {
+        let name = name.trim().to_ascii_lowercase();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+        true
+    };
+    match key {
+        Body(_) | Text(_) => false,
+        Bcc(_) => add("bcc"),
+        Cc(_) => add("cc"),
+        From(_) => add("from"),
+        To(_) => add("to"),
+        Subject(_) => add("subject"),
+        Header(name, _) => add(name),
+        SentBefore(_) | SentOn(_) | SentSince(_) => add("date"),
+        Not(k) => collect_field_names(k, names),
+        Or(a, b) => collect_field_names(a, names) && collect_field_names(b, names),
+        And(keys) => keys.iter().all(|k| collect_field_names(k, names)),
+        _ => true,
+    }
+}
+
+/// The top-level header fields of `raw` whose names are in `names` (lower case, as from
+/// [`header_field_names`]), in order, values folded: what [`MessageView::fields`] holds.
+pub fn searchable_fields(raw: &[u8], names: &[String]) -> Vec<Field> {
+    header_fields(raw)
+        .into_iter()
+        .filter(|f| names.iter().any(|n| f.name.trim().eq_ignore_ascii_case(n)))
+        .map(|f| Field {
+            value: fold(&f.value),
+            name: f.name,
+        })
+        .collect()
+}
+
 /// Is this charset supported for SEARCH? UTF-8 and US-ASCII, in any case. For any other,
 /// the session answers `NO [BADCHARSET (UTF-8 US-ASCII)]`.
 pub fn charset_supported(name: &str) -> bool {
@@ -123,6 +175,9 @@ impl<'m, 'a> Evaluation<'m, 'a> {
     }
 
     fn fields(&self) -> &[Field] {
+        if let Some(given) = self.msg.fields {
+            return given;
+        }
         self.fields.get_or_init(|| {
             header_fields(self.msg.raw)
                 .into_iter()

@@ -34,6 +34,7 @@ fn view<'a>(flags: &'a [Flag], raw: &'a [u8]) -> MessageView<'a> {
             zone_minutes: -300,
         },
         raw,
+        fields: None,
         max_seq: 5,
         max_uid: 50,
     }

@@ -5,6 +5,9 @@
 /// lower-case mapping (`char::to_lowercase`), which covers ASCII, Latin, Greek and Cyrillic
 /// case pairs. Applied to both the search term and the message text.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_ascii() {

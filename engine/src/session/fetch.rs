@@ -68,6 +68,22 @@ impl Session {
         let read_only = self.selected.as_ref().is_none_or(|v| v.read_only);
         let sets_seen = !read_only && items.iter().any(sets_seen);
         let mut failure: Option<(&'static str, &'static str)> = None;
+        // Sizes and dates alone come in one store call for the whole set.
+        let summaries = match (self.selected.as_ref(), self.account.as_ref()) {
+            (Some(view), Some(account)) if needs_summary && !needs_parse => {
+                let uids: Vec<_> = idx
+                    .iter()
+                    .filter_map(|&i| view.messages.get(i))
+                    .map(|m| m.uid)
+                    .collect();
+                match store.message_summaries(account, view.id, &uids).await {
+                    Ok(s) => s,
+                    Err(e) => return self.store_error(tag, &e),
+                }
+            }
+            _ => Vec::new(),
+        };
+        let mut summaries = summaries.into_iter().peekable();
 
         for i in idx {
             let (Some(view), Some(account)) = (self.selected.as_mut(), self.account.as_ref())
@@ -104,9 +120,9 @@ impl Session {
                     Err(_) => continue, // expunged by another session meanwhile
                 }
             } else if needs_summary {
-                match store.message_summary(account, view.id, uid_n).await {
-                    Ok((size, date)) => (size, date, None),
-                    Err(_) => continue,
+                match summaries.next_if(|s| s.0 <= uid_n) {
+                    Some((uid, size, date)) if uid == uid_n => (size, date, None),
+                    _ => continue, // expunged by another session meanwhile
                 }
             } else {
                 (0, crate::types::DateTime::from_unix(0, 0), None)

@@ -6,10 +6,14 @@ use super::Session;
 use crate::command::{SearchKey, StoreOp};
 use crate::response::{compact_set, write_status, write_untagged, Status};
 use crate::search::{
-    charset_supported, matches_with_modseq, needs_content, needs_metadata, MessageView,
+    charset_supported, header_field_names, matches_with_modseq, needs_content, needs_metadata,
+    MessageView,
 };
 use crate::store::{Store, StoreError};
 use crate::types::{Flag, SeqBound, SequenceSet, Uid};
+
+/// SEARCH asks the store about this many messages at a time: one pass each, bounded memory.
+const SEARCH_CHUNK: usize = 2048;
 
 impl Session {
     /// Resolves a set against the view, answering `BAD` itself when it is invalid.
@@ -182,38 +186,75 @@ impl Session {
         let by_modseq = mentions_modseq(&criteria);
         let mut highest = 0u64;
         let metadata = needs_metadata(&criteria);
-        for (i, m) in view.messages.iter().enumerate() {
-            // Flags, UIDs and sequence numbers are in the view: load nothing for those.
-            let (size, internal_date) = if metadata {
-                match store.message_summary(account, view.id, m.uid).await {
-                    Ok(summary) => summary,
-                    Err(_) => continue, // expunged meanwhile
-                }
+        // Keys on header fields only are answered from the fields the store hands over
+        // (cached by FileStore), never from the message bytes.
+        let field_names = if content {
+            header_field_names(&criteria)
+        } else {
+            None
+        };
+        for (chunk_no, chunk) in view.messages.chunks(SEARCH_CHUNK).enumerate() {
+            let uids: Vec<Uid> = chunk.iter().map(|m| m.uid).collect();
+            let summaries = if metadata {
+                store.message_summaries(account, view.id, &uids).await
             } else {
-                (0, crate::types::DateTime::from_unix(0, 0))
+                Ok(Vec::new())
             };
-            let raw = if content {
-                match store.message_bytes(account, view.id, m.uid).await {
-                    Ok(b) => Some(b),
-                    Err(_) => continue,
+            let fields = match &field_names {
+                Some(names) => store.search_fields(account, view.id, &uids, names).await,
+                None => Ok(Vec::new()),
+            };
+            let (summaries, fields) = match (summaries, fields) {
+                (Ok(s), Ok(f)) => (s, f),
+                // The mailbox is gone: the resync after the command says so.
+                (Err(StoreError::NoSuchMailbox), _) | (_, Err(StoreError::NoSuchMailbox)) => break,
+                (Err(e), _) | (_, Err(e)) => return self.store_error(tag, &e),
+            };
+            let (mut summaries, mut fields) =
+                (summaries.iter().peekable(), fields.iter().peekable());
+            for (j, m) in chunk.iter().enumerate() {
+                let i = chunk_no * SEARCH_CHUNK + j;
+                // Both lists are in UID order and skip messages expunged meanwhile.
+                let (size, internal_date) = if metadata {
+                    match summaries.next_if(|s| s.0 <= m.uid) {
+                        Some(&(uid, size, date)) if uid == m.uid => (size, date),
+                        _ => continue,
+                    }
+                } else {
+                    (0, crate::types::DateTime::from_unix(0, 0))
+                };
+                let header = if field_names.is_some() {
+                    match fields.next_if(|f| f.0 <= m.uid) {
+                        Some((uid, f)) if *uid == m.uid => Some(&f[..]),
+                        _ => continue,
+                    }
+                } else {
+                    None
+                };
+                let raw = if content && header.is_none() {
+                    match store.message_bytes(account, view.id, m.uid).await {
+                        Ok(b) => Some(b),
+                        Err(_) => continue,
+                    }
+                } else {
+                    None
+                };
+                let mv = MessageView {
+                    seq: i as u32 + 1,
+                    uid: m.uid,
+                    flags: &m.flags,
+                    recent: view.recent.contains(&m.uid),
+                    size,
+                    internal_date,
+                    raw: raw.as_deref().unwrap_or(&[]),
+                    fields: header,
+                    max_seq,
+                    max_uid,
+                };
+                if matches_with_modseq(&criteria, &mv, m.modseq) {
+                    hits.push((i as u32 + 1, m.uid));
+                    highest = highest.max(m.modseq);
                 }
-            } else {
-                None
-            };
-            let mv = MessageView {
-                seq: i as u32 + 1,
-                uid: m.uid,
-                flags: &m.flags,
-                recent: view.recent.contains(&m.uid),
-                size,
-                internal_date,
-                raw: raw.as_deref().unwrap_or(&[]),
-                max_seq,
-                max_uid,
-            };
-            if matches_with_modseq(&criteria, &mv, m.modseq) {
-                hits.push((i as u32 + 1, m.uid));
-                highest = highest.max(m.modseq);
             }
         }
         let numbers: Vec<u32> = hits.iter().map(|&(s, u)| if uid { u } else { s }).collect();

@@ -75,9 +75,9 @@ pub use messages::{
 pub use model::random_operations_keep_invariants;
 pub use sessions::{recent_claimed_exactly_once, survives_reopen, watch_wakes_other_session};
 pub use transfer::{
-    copy_and_move_to_missing_mailbox, copy_carries_flags_date_and_bytes,
-    expunge_removes_exactly_given, message_bytes_and_info_round_trip, move_expunges_source,
-    status_counts,
+    batch_reads_agree_with_single_reads, copy_and_move_to_missing_mailbox,
+    copy_carries_flags_date_and_bytes, expunge_removes_exactly_given,
+    message_bytes_and_info_round_trip, move_expunges_source, status_counts,
 };
 
 /// The password every case gives its test accounts.
@@ -247,6 +247,7 @@ where
         copy_and_move_to_missing_mailbox,
         status_counts,
         message_bytes_and_info_round_trip,
+        batch_reads_agree_with_single_reads,
         recent_claimed_exactly_once,
         watch_wakes_other_session,
         random_operations_keep_invariants,

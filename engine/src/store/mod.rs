@@ -12,6 +12,7 @@ pub use notify::{Notifier, Watch};
 
 use crate::command::{MailboxName, StoreOp};
 use crate::mime::ParsedMessage;
+use crate::search::{searchable_fields, Field};
 use crate::types::{DateTime, Flag, SpecialUse, Uid, DELIMITER};
 
 /// Identifies a mailbox for as long as it exists. Never reused: a mailbox deleted and created
@@ -287,6 +288,49 @@ pub trait Store {
         self.message_info(account, mailbox, uid)
             .await
             .map(|i| (i.size, i.internal_date))
+    }
+
+    /// [`Store::message_summary`] of each of `uids` (ascending) that still exists, as
+    /// `(uid, size, INTERNALDATE)` in UID order: what one FETCH or SEARCH over many messages
+    /// needs. The default asks once per message; backends override it to answer in one pass.
+    async fn message_summaries(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, u64, DateTime)>> {
+        let mut out = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            match self.message_summary(account, mailbox, uid).await {
+                Ok((size, date)) => out.push((uid, size, date)),
+                Err(StoreError::NoSuchMailbox) => {} // expunged meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// For each of `uids` (ascending) that still exists, in UID order: its top-level header
+    /// fields named in `names` (lower case, from [`crate::search::header_field_names`]),
+    /// decoded and folded as [`crate::search::searchable_fields`] gives them. A backend may
+    /// return more fields than asked (a cached superset); never fewer. The default reads each
+    /// message's bytes; backends override it to answer from a cache.
+    async fn search_fields(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        names: &[String],
+    ) -> StoreResult<Vec<(Uid, Arc<[Field]>)>> {
+        let mut out = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            match self.message_bytes(account, mailbox, uid).await {
+                Ok(raw) => out.push((uid, searchable_fields(&raw, names).into())),
+                Err(StoreError::NoSuchMailbox) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     /// The raw bytes of one message (`NoSuchMailbox` if the UID does not exist).

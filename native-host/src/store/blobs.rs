@@ -76,6 +76,27 @@ impl BlobDir {
         fs::read(self.path(id))
     }
 
+    /// Reads the start of a blob up to and including the blank line that ends its header
+    /// (or the whole blob if there is none): what header searches need, without reading a
+    /// large body.
+    pub fn read_header(&self, id: u64) -> io::Result<Vec<u8>> {
+        use std::io::Read as _;
+        const CHUNK: usize = 8192;
+        let mut file = File::open(self.path(id))?;
+        let mut buf = Vec::new();
+        loop {
+            let start = buf.len().saturating_sub(3);
+            let n = (&mut file).take(CHUNK as u64).read_to_end(&mut buf)?;
+            if let Some(end) = header_end(&buf[start..]) {
+                buf.truncate(start + end);
+                return Ok(buf);
+            }
+            if n < CHUNK {
+                return Ok(buf);
+            }
+        }
+    }
+
     /// Deletes blobs no longer referenced (after the transaction that dropped them
     /// committed). Failures are ignored: a leftover file is an orphan, collected at open.
     pub fn remove(&self, ids: &[u64]) {
@@ -141,5 +162,18 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     {
         let _ = dir;
         Ok(())
+    }
+}
+
+/// Where the header block ends in `bytes` (just after its blank line), if it does.
+fn header_end(bytes: &[u8]) -> Option<usize> {
+    let crlf = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4);
+    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

@@ -1,5 +1,5 @@
 //! Message operations of the FileStore: APPEND, STORE, EXPUNGE, COPY, MOVE, change queries,
-//! \Recent claims and FETCH data, plus the reference counts that let COPY share blobs.
+//! \Recent claims and the per-message data FETCH and SEARCH read, plus the reference counts that let COPY share blobs.
 //!
 //! Blob sharing: COPY and MOVE never duplicate bytes; the copy names the same blob and
 //! `blob_refs[blob]` counts the messages naming it. When the count drops to zero (EXPUNGE,
@@ -12,12 +12,14 @@ use std::sync::Arc;
 use redb::ReadableTable;
 use tidings_engine::command::{MailboxName, StoreOp};
 use tidings_engine::mime::ParsedMessage;
+use tidings_engine::search::{searchable_fields, Field};
 use tidings_engine::store::{
     apply_flag_op, canonical_flags, Appended, Changes, Copied, MailboxId, MessageInfo, MessageMeta,
     NewMessage, StoreError, StoreResult,
 };
-use tidings_engine::types::{Flag, Uid};
+use tidings_engine::types::{DateTime, Flag, Uid};
 
+use super::message_cache::{bit_names, field_bits, Lookup};
 use super::schema::{
     check_account, decode, encode, flag_strings, load_mailbox, load_message, mailbox_by_name,
     MailboxRec, MessageRec, OrBackend, Tables,
@@ -244,6 +246,7 @@ impl Inner {
             check_account(&t.accounts, user)?;
             remove_all(t, user, mailbox, uids)
         })?;
+        self.cache.forget(mailbox, &removed);
         self.blobs.remove(&freed);
         Ok(removed)
     }
@@ -258,6 +261,10 @@ impl Inner {
     ) -> StoreResult<Copied> {
         let (copied, freed) =
             self.write(|t| copy_in(t, user, mailbox, uids, dest, expunge_source))?;
+        if expunge_source {
+            let moved: Vec<Uid> = copied.mapping.iter().map(|m| m.0).collect();
+            self.cache.forget(mailbox, &moved);
+        }
         self.blobs.remove(&freed);
         Ok(copied)
     }
@@ -268,7 +275,11 @@ impl Inner {
         mailbox: MailboxId,
         modseq: u64,
     ) -> StoreResult<Changes> {
-        self.read(|r| {
+        if let Some(changes) = self.memo.changes(user, mailbox, modseq) {
+            return Ok(changes);
+        }
+        let generation = self.memo.generation();
+        let changes = self.read(|r| {
             check_account(r.accounts()?, user)?;
             let rec = load_mailbox(r.mailboxes()?, user, mailbox)?;
             let mut changed_uids = BTreeSet::new();
@@ -302,7 +313,10 @@ impl Inner {
                 expunged,
                 keywords: rec.keywords,
             })
-        })
+        })?;
+        self.memo
+            .keep_changes(generation, user, mailbox, modseq, &changes);
+        Ok(changes)
     }
 
     /// Advances the recent mark to UIDNEXT; not a change to any message (no modseq bump).
@@ -310,13 +324,19 @@ impl Inner {
     /// once more, which RFC 9051 allows; a process crash loses nothing.
     pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
         // Usually another session has claimed everything already: find that out in a read
-        // transaction, so N watchers of a new message don't queue for redb's single writer.
+        // transaction, so N watchers of a new message don't queue for redb's single writer,
+        // and remember the answer so they don't each ask redb either.
+        if self.memo.settled(user, mailbox) {
+            return Ok(Vec::new());
+        }
+        let generation = self.memo.generation();
         let pending = self.read(|r| {
             check_account(r.accounts()?, user)?;
             let rec = load_mailbox(r.mailboxes()?, user, mailbox)?;
             Ok(rec.recent_mark < rec.uidnext)
         })?;
         if !pending {
+            self.memo.keep_settled(generation, user, mailbox);
             return Ok(Vec::new());
         }
         self.write_with(redb::Durability::Eventual, |t| {
@@ -349,6 +369,128 @@ impl Inner {
                 load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
             Ok((msg.size, msg.date.into()))
         })
+    }
+
+    /// Size and date of each of `uids` (ascending) that exists: from the cache, and what it
+    /// lacks from one read transaction (which also checks ownership).
+    pub(crate) fn message_summaries(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, u64, DateTime)>> {
+        let known = self.cache.summaries(mailbox, uids);
+        let missing: Vec<Uid> = uids
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| k.is_none())
+            .map(|(u, _)| *u)
+            .collect();
+        let mut read = Vec::with_capacity(missing.len());
+        self.each_message(user, mailbox, &missing, |uid, msg| {
+            read.push((uid, msg.size, msg.date.into()))
+        })?;
+        self.cache.put_summaries(mailbox, &read);
+        let mut out: Vec<(Uid, u64, DateTime)> = uids
+            .iter()
+            .zip(known)
+            .filter_map(|(&uid, k)| k.map(|(size, date)| (uid, size, date)))
+            .collect();
+        if !read.is_empty() {
+            out.extend(read);
+            out.sort_unstable_by_key(|e| e.0);
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` for each of `uids` (ascending) that exists, in UID order, from one read
+    /// transaction: a range scan when the UIDs are dense, lookups when they are few.
+    fn each_message(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        mut f: impl FnMut(Uid, MessageRec),
+    ) -> StoreResult<()> {
+        self.read(|r| {
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
+                return Ok(());
+            };
+            let messages = r.messages()?;
+            if (last - first) as usize / 4 > uids.len() {
+                for &uid in uids {
+                    if let Some(msg) = load_message(messages, mailbox, uid)? {
+                        f(uid, msg);
+                    }
+                }
+                return Ok(());
+            }
+            let mut wanted = uids.iter().peekable();
+            for item in messages.range((mailbox, first)..=(mailbox, last)).bk()? {
+                let (k, v) = item.bk()?;
+                let uid = k.value().1;
+                while wanted.next_if(|&&w| w < uid).is_some() {}
+                if wanted.next_if(|&&w| w == uid).is_some() {
+                    f(uid, decode(v.value())?);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// SEARCH's header fields of each of `uids` (ascending) that exists: from the field
+    /// cache when it has them, else from the start of each message file (then cached, if
+    /// they are fields the cache keeps).
+    pub(crate) fn search_fields(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        names: &[String],
+    ) -> StoreResult<Vec<(Uid, Arc<[Field]>)>> {
+        let bits = field_bits(names);
+        let lookups = match bits {
+            Some(bits) => self.cache.fields(mailbox, uids, bits),
+            None => uids.iter().map(|_| Lookup::Miss(0)).collect(),
+        };
+        let mut out = Vec::with_capacity(uids.len());
+        let mut missing = Vec::new();
+        for (&uid, lookup) in uids.iter().zip(lookups) {
+            match lookup {
+                Lookup::Hit(fields) => out.push((uid, fields)),
+                Lookup::Miss(had) => missing.push((uid, had)),
+            }
+        }
+        // One read checks ownership (even when everything was cached) and names the files.
+        let missing_uids: Vec<Uid> = missing.iter().map(|m| m.0).collect();
+        let mut files = Vec::with_capacity(missing.len());
+        self.each_message(user, mailbox, &missing_uids, |uid, msg| {
+            files.push((uid, msg.blob))
+        })?;
+        let mut had = missing.into_iter();
+        let mut computed = Vec::with_capacity(files.len());
+        for (uid, blob) in files {
+            let before = had.find(|m| m.0 == uid).map_or(0, |m| m.1);
+            let header = match self.blobs.read_header(blob) {
+                Ok(h) => h,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // expunged
+                Err(e) => return Err(StoreError::Backend(format!("reading message file: {e}"))),
+            };
+            match bits {
+                Some(bits) => {
+                    let bits = bits | before;
+                    let fields: Arc<[Field]> = searchable_fields(&header, &bit_names(bits)).into();
+                    computed.push((uid, bits, fields));
+                }
+                None => out.push((uid, searchable_fields(&header, names).into())),
+            }
+        }
+        self.cache.put_fields(mailbox, &computed);
+        out.extend(computed.into_iter().map(|(uid, _, f)| (uid, f)));
+        out.sort_unstable_by_key(|e| e.0);
+        Ok(out)
     }
 
     /// Size, date and parse of one message; never touches the blob file.

@@ -33,6 +33,8 @@
 mod accounts;
 mod blobs;
 mod mailboxes;
+mod memo;
+mod message_cache;
 mod messages;
 mod schema;
 
@@ -43,6 +45,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use redb::{Database, ReadableTable};
 use tidings_engine::command::{MailboxName, StoreOp};
+use tidings_engine::search::Field;
 use tidings_engine::store::{
     Account, Appended, Changes, Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo,
     MessageMeta, NewMessage, Notifier, Snapshot, Store, StoreError, StoreResult, Watch,
@@ -51,6 +54,10 @@ use tidings_engine::types::{Flag, SpecialUse, Uid};
 
 use blobs::BlobDir;
 use schema::{OrBackend, Reader, Tables, NEXT_UIDVALIDITY};
+
+/// Up to this many message summaries are read inline; more go to the blocking pool (a
+/// whole 100,000-message mailbox takes tens of milliseconds).
+const INLINE_SUMMARIES: usize = 256;
 
 /// File name of the metadata database inside the store directory.
 pub const DB_FILE: &str = "tidings.redb";
@@ -69,6 +76,10 @@ pub(crate) struct Inner {
     db: Database,
     blobs: BlobDir,
     notifier: Notifier,
+    /// Read answers shared by the sessions a change wakes; forgotten on every commit.
+    memo: memo::Memo,
+    /// Sizes, dates and SEARCH's most asked-for header fields, within a memory budget.
+    cache: message_cache::MessageCache,
 }
 
 impl std::fmt::Debug for Inner {
@@ -98,6 +109,7 @@ impl Inner {
             f(&mut tables)?
         };
         txn.commit().bk()?;
+        self.memo.invalidate();
         Ok(value)
     }
 
@@ -135,6 +147,8 @@ impl FileStore {
                 db,
                 blobs,
                 notifier: Notifier::new(),
+                memo: memo::Memo::default(),
+                cache: message_cache::MessageCache::new(message_cache::DEFAULT_BUDGET),
             }),
             max_message_size: None,
         })
@@ -427,6 +441,33 @@ impl Store for FileStore {
         uid: Uid,
     ) -> StoreResult<(u64, tidings_engine::types::DateTime)> {
         self.inner.message_summary(&account.name, mailbox, uid)
+    }
+
+    async fn message_summaries(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, u64, tidings_engine::types::DateTime)>> {
+        if uids.len() <= INLINE_SUMMARIES {
+            return self.inner.message_summaries(&account.name, mailbox, uids);
+        }
+        let (user, uids) = (account.name.clone(), owned(uids));
+        self.blocking(move |i| i.message_summaries(&user, mailbox, &uids))
+            .await
+    }
+
+    /// On the blocking pool: a first search reads the start of every message file.
+    async fn search_fields(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        names: &[String],
+    ) -> StoreResult<Vec<(Uid, Arc<[Field]>)>> {
+        let (user, uids, names) = (account.name.clone(), owned(uids), names.to_vec());
+        self.blocking(move |i| i.search_fields(&user, mailbox, &uids, &names))
+            .await
     }
 
     async fn message_bytes(

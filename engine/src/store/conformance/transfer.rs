@@ -292,3 +292,85 @@ pub async fn message_bytes_and_info_round_trip<S: TestBackend>(store: &S) -> Cas
     );
     Ok(())
 }
+
+/// The batch reads FETCH and SEARCH use over many messages (`message_summaries`,
+/// `search_fields`) agree with the per-message reads, skip UIDs that do not exist (or were
+/// expunged, even after an earlier batch read of them), answer again the same way (a cache
+/// must not change answers) and give nothing of another account's mailbox.
+pub async fn batch_reads_agree_with_single_reads<S: TestBackend>(store: &S) -> CaseResult {
+    let acct = login(store, "alice").await?;
+    let mut uids = Vec::new();
+    for (i, subject) in ["Zebra crossing", "quokka", "ZEBRA again", "plain"]
+        .iter()
+        .enumerate()
+    {
+        let a = store
+            .append(
+                &acct,
+                &mbox("INBOX"),
+                test_message(subject, &[], 10 + i as u8),
+            )
+            .await?;
+        uids.push(a.uid);
+    }
+    let id = store.snapshot(&acct, &mbox("INBOX")).await?.id;
+    let mut asked = uids.clone();
+    asked.push(uids[3] + 100); // never existed
+    let names = vec!["subject".to_string(), "from".to_string()];
+    for round in 0..2 {
+        let summaries = store.message_summaries(&acct, id, &asked).await?;
+        ensure_eq!(summaries.len(), uids.len(), "summaries, round {round}");
+        for (uid, size, date) in &summaries {
+            ensure_eq!(
+                store.message_summary(&acct, id, *uid).await?,
+                (*size, *date),
+                "summary of {uid}, round {round}"
+            );
+        }
+        let fields = store.search_fields(&acct, id, &asked, &names).await?;
+        ensure_eq!(
+            fields.iter().map(|f| f.0).collect::<Vec<Uid>>(),
+            uids,
+            "search_fields UIDs, round {round}"
+        );
+        for (uid, got) in &fields {
+            let raw = store.message_bytes(&acct, id, *uid).await?;
+            for want in crate::search::searchable_fields(&raw, &names) {
+                ensure!(
+                    got.contains(&want),
+                    "field {want:?} of {uid} missing, round {round}"
+                );
+            }
+        }
+    }
+    let subject = vec!["subject".to_string()];
+    let first = store.search_fields(&acct, id, &uids[..1], &subject).await?;
+    ensure!(
+        first[0].1.iter().any(|f| f.value == "zebra crossing"),
+        "values are folded: {:?}",
+        first[0].1
+    );
+    store.expunge(&acct, id, &uids[..1]).await?;
+    ensure_eq!(
+        store.message_summaries(&acct, id, &uids[..1]).await?.len(),
+        0,
+        "summary of an expunged message"
+    );
+    let bob = login(store, "bob").await?;
+    // Another account's mailbox: an error, or nothing (as for UIDs that do not exist).
+    ensure!(
+        store
+            .message_summaries(&bob, id, &uids)
+            .await
+            .map_or(true, |s| s.is_empty()),
+        "bob read alice's summaries"
+    );
+    ensure!(
+        store
+            .search_fields(&bob, id, &uids, &subject)
+            .await
+            .map_or(true, |f| f.is_empty()),
+        "bob read alice's fields"
+    );
+    Ok(())
+}
