@@ -1,11 +1,14 @@
 //! Accounts of the FileStore: argon2id password hashes (PHC strings, default parameters) in
 //! the `accounts` table, and adding, re-keying, deleting and listing users.
 //!
-//! Logins: argon2 runs on one of two verifier threads, each keeping its argon2 memory (19 MiB
-//! at default parameters) between jobs instead of allocating and zeroing a fresh block per
-//! login.
+//! Logins: [`Inner::check_login`] first asks the [`AuthCache`](super::auth_cache) (recent
+//! successes, keyed MACs, never plaintext); otherwise argon2 runs on one of two verifier
+//! threads, each keeping its argon2 memory (19 MiB at default parameters) between jobs instead
+//! of allocating and zeroing a fresh block per login. A wrong password or an unknown user
+//! always costs a full argon2 verification.
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::PasswordHasher;
@@ -133,6 +136,24 @@ fn check_user_name(name: &str) -> StoreResult<()> {
 }
 
 impl Inner {
+    /// True if `password` is `user`'s: from the auth cache if this exact login succeeded
+    /// within its TTL, else by argon2 (remembering a success). An unknown user is checked
+    /// against a dummy hash, so it costs the same as a wrong password. Blocking.
+    pub(crate) fn check_login(&self, user: &str, password: &[u8]) -> StoreResult<bool> {
+        let stored = self.password_hash(user)?;
+        let phc = stored.as_deref().unwrap_or_else(|| dummy_hash());
+        let now = Instant::now();
+        if self.auth_cache.lookup(user, phc, password, now) && stored.is_some() {
+            return Ok(true);
+        }
+        self.auth_cache.miss();
+        let ok = verify_password(phc, password) && stored.is_some();
+        if ok {
+            self.auth_cache.remember(user, phc, password, now);
+        }
+        Ok(ok)
+    }
+
     /// The stored hash of `user`, if any.
     pub(crate) fn password_hash(&self, user: &str) -> StoreResult<Option<String>> {
         self.read(|r| Ok(r.accounts()?.get(user).bk()?.map(|v| v.value().to_string())))
@@ -164,12 +185,15 @@ impl Inner {
             }
             t.accounts.insert(name, hash.as_str()).bk()?;
             Ok(())
-        })
+        })?;
+        self.auth_cache.forget(name);
+        Ok(())
     }
 
     /// Deletes the account, its mailboxes, messages and subscriptions.
     pub(crate) fn delete_user(&self, name: &str) -> StoreResult<()> {
         let freed = self.write(|t| delete_account(t, name))?;
+        self.auth_cache.forget(name);
         self.blobs.remove(&freed);
         self.notifier.notify(name);
         Ok(())
