@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
+use tidings_host::store::{DEFAULT_AUTH_CACHE_ENTRIES, DEFAULT_AUTH_CACHE_TTL};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,11 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Create the demo user (`demo` / `demo`) when the store has no users.
     pub demo_user: bool,
+    /// Seconds a successful login is remembered, so the same user with the same password
+    /// logs in again without argon2 (as Dovecot's `auth_cache_ttl`); 0 disables the cache.
+    pub auth_cache_ttl_secs: u64,
+    /// Most logins remembered at once (about 100 bytes each); the oldest go first.
+    pub auth_cache_max_entries: usize,
 }
 
 impl Default for Config {
@@ -57,6 +63,8 @@ impl Default for Config {
             preauth_timeout_secs: 60,
             idle_timeout_secs: 31 * 60,
             demo_user: true,
+            auth_cache_ttl_secs: DEFAULT_AUTH_CACHE_TTL.as_secs(),
+            auth_cache_max_entries: DEFAULT_AUTH_CACHE_ENTRIES,
         }
     }
 }

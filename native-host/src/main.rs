@@ -238,7 +238,12 @@ fn serve(args: ServeArgs) -> Result<()> {
     };
     let tls = TlsAcceptor::from(tls::server_config(&cert, &key)?);
 
-    let store = open_store(&cfg.data_dir)?.with_max_message_size(cfg.max_message_size as usize);
+    let store = open_store(&cfg.data_dir)?
+        .with_max_message_size(cfg.max_message_size as usize)
+        .with_auth_cache(
+            std::time::Duration::from_secs(cfg.auth_cache_ttl_secs),
+            cfg.auth_cache_max_entries,
+        );
     if cfg.demo_user
         && store
             .list_users()

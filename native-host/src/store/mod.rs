@@ -20,7 +20,9 @@
 //! commit that drops the last reference (EXPUNGE, DELETE, account deletion).
 //!
 //! Accounts: argon2id with the crate's default parameters (19 MiB, 2 passes), stored as PHC
-//! strings; verification runs on the blocking pool and an unknown user costs the same work.
+//! strings; verification runs on two verifier threads and an unknown user costs the same work.
+//! Recent successful logins are remembered (as keyed MACs) for an hour by default, so a
+//! reconnecting client skips argon2 (`auth_cache`).
 //!
 //! Concurrency: `FileStore` is `Send + Sync` and cheap to clone (an `Arc`). Writes, argon2
 //! and file reads run on tokio's blocking pool (`spawn_blocking`) when called inside a tokio
@@ -31,6 +33,7 @@
 //! cross-process signal, not built yet).
 
 mod accounts;
+mod auth_cache;
 mod blobs;
 mod mailboxes;
 mod memo;
@@ -52,6 +55,8 @@ use tidings_engine::store::{
 };
 use tidings_engine::types::{Flag, SpecialUse, Uid};
 
+use auth_cache::AuthCache;
+pub use auth_cache::{AuthCacheStats, DEFAULT_AUTH_CACHE_ENTRIES, DEFAULT_AUTH_CACHE_TTL};
 use blobs::BlobDir;
 use schema::{OrBackend, Reader, Tables, NEXT_UIDVALIDITY};
 
@@ -80,6 +85,7 @@ pub(crate) struct Inner {
     memo: memo::Memo,
     /// Sizes, dates and SEARCH's most asked-for header fields, within a memory budget.
     cache: message_cache::MessageCache,
+    auth_cache: AuthCache,
 }
 
 impl std::fmt::Debug for Inner {
@@ -149,6 +155,7 @@ impl FileStore {
                 notifier: Notifier::new(),
                 memo: memo::Memo::default(),
                 cache: message_cache::MessageCache::new(message_cache::DEFAULT_BUDGET),
+                auth_cache: AuthCache::new(DEFAULT_AUTH_CACHE_TTL, DEFAULT_AUTH_CACHE_ENTRIES),
             }),
             max_message_size: None,
         })
@@ -158,6 +165,19 @@ impl FileStore {
     pub fn with_max_message_size(mut self, bytes: usize) -> FileStore {
         self.max_message_size = Some(bytes);
         self
+    }
+
+    /// Bounds the auth cache (recent successful logins skip argon2): entries live `ttl` from
+    /// their verification, at most `max_entries` are kept; either 0 disables it. Applies to
+    /// every clone and drops the current entries. Default: 1 hour, 50 000 entries.
+    pub fn with_auth_cache(self, ttl: std::time::Duration, max_entries: usize) -> FileStore {
+        self.inner.auth_cache.configure(ttl, max_entries);
+        self
+    }
+
+    /// Hits, misses and size of the auth cache.
+    pub fn auth_cache_stats(&self) -> AuthCacheStats {
+        self.inner.auth_cache.stats()
     }
 
     /// The notifier this store wakes on every change.
@@ -255,18 +275,12 @@ fn owned(uids: &[Uid]) -> Vec<Uid> {
 }
 
 impl Store for FileStore {
-    /// Verifies the argon2 hash on the blocking pool; an unknown user costs the same work.
+    /// Asks the auth cache, else verifies the argon2 hash off the runtime; an unknown user
+    /// costs the same work as a wrong password.
     async fn authenticate(&self, username: &str, password: &[u8]) -> StoreResult<Option<Account>> {
         let (user, password) = (username.to_string(), password.to_vec());
         self.blocking(move |inner| {
-            let hash = inner.password_hash(&user)?;
-            let ok = match &hash {
-                Some(h) => accounts::verify_password(h, &password),
-                None => {
-                    let _ = accounts::verify_password(accounts::dummy_hash(), &password);
-                    false
-                }
-            };
+            let ok = inner.check_login(&user, &password)?;
             Ok(ok.then_some(Account { name: user }))
         })
         .await
