@@ -26,7 +26,9 @@ pub fn now() -> Timestamp {
     Timestamp(ms)
 }
 
-/// Smallest and largest read buffer of a connection.
+/// Read buffer of an IDLE-ing connection (the client sends `DONE` and little else), and the
+/// smallest and largest otherwise.
+const IDLE_READ: usize = 256;
 const MIN_READ: usize = 2048;
 const MAX_READ: usize = 64 * 1024;
 /// Output buffers above this size are freed after they are written.
@@ -71,7 +73,9 @@ pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: Co
         let Some(acceptor) = ctx.tls.clone() else {
             return;
         };
-        let tls = match acceptor.accept(stream).await {
+        // Boxed, as below: the handshake state is large and would otherwise be reserved
+        // in every connection's task for its whole life.
+        let tls = match Box::pin(acceptor.accept(stream)).await {
             Ok(t) => t,
             Err(e) => {
                 tracing::info!(id = ctx.id, error = %e, "TLS handshake failed");
@@ -79,7 +83,8 @@ pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: Co
             }
         };
         let mut session = Session::new(config, now());
-        let mut tls = tls;
+        // Boxed: a TLS connection's state is KiBs that plain connections should not reserve.
+        let mut tls = Box::new(tls);
         let _ = drive(&mut ctx, &mut session, &mut tls, &mut watch).await;
         return;
     }
@@ -90,8 +95,9 @@ pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: Co
             let Some(acceptor) = ctx.tls.clone() else {
                 return;
             };
-            match acceptor.accept(plain).await {
-                Ok(mut tls) => {
+            match Box::pin(acceptor.accept(plain)).await {
+                Ok(tls) => {
+                    let mut tls = Box::new(tls);
                     session.set_tls_active();
                     let _ = drive(&mut ctx, &mut session, &mut tls, &mut watch).await;
                 }
@@ -155,10 +161,13 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
         }
-        if session.is_idling() && buf.len() > MIN_READ {
-            // An IDLE-ing client sends nothing until DONE: give the big buffer back. (Not
-            // on every short read: pipelined APPENDs ran at half speed with that.)
-            buf = vec![0u8; MIN_READ];
+        if session.is_idling() && buf.len() > IDLE_READ {
+            // An IDLE-ing client sends nothing until DONE: give the buffers back, as
+            // thousands of connections may sit here. (Not on every short read: pipelined
+            // APPENDs ran at half speed with that.) A read that fills it grows it again.
+            buf = vec![0u8; IDLE_READ];
+            out = Vec::new();
+            session.shrink_buffers();
         }
         let sleep_for = session
             .poll_timeout()
@@ -172,7 +181,7 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                 }
                 session.handle_input(&buf[..n], now());
                 if n == buf.len() && buf.len() < MAX_READ {
-                    buf.resize(buf.len() * 2, 0);
+                    buf.resize((buf.len() * 2).max(MIN_READ), 0);
                 }
             }
             _ = wait_change(watch) => session.handle_store_change(),
@@ -183,7 +192,9 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                 return Ok(Next::Closed);
             }
         }
-        session.process(ctx.store.as_ref(), now()).await;
+        // Boxed: the engine's command future is several KiB and only lives while a command
+        // runs; inline it would sit in every idle connection's task.
+        Box::pin(session.process(ctx.store.as_ref(), now())).await;
     }
 }
 

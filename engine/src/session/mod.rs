@@ -213,6 +213,16 @@ impl Session {
         }
     }
 
+    /// Gives back memory kept for output already taken (and spare event slots). A host
+    /// calls it when a connection goes quiet, such as in IDLE, so thousands of idle sessions
+    /// hold no buffers sized for the biggest response they once sent.
+    pub fn shrink_buffers(&mut self) {
+        if self.out.is_empty() {
+            self.out = Vec::new();
+        }
+        self.events.shrink_to_fit();
+    }
+
     /// The next event for the host, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()

@@ -7,6 +7,10 @@
 //! transaction (the profile of 10,000 watchers showed that per-session read as the cost that
 //! grows with N); with it, the first computes the answer and the others copy it.
 //!
+//! It also tracks which mailboxes have a \Recent claim being written, so that the sessions
+//! woken together do not all queue a write transaction (and a blocking-pool thread each)
+//! for a claim only the first can win.
+//!
 //! Correctness: every write transaction calls [`Memo::invalidate`] after it commits, which
 //! bumps a generation and forgets everything. A reader takes the generation *before* it
 //! begins its read transaction and stores its answer only if the generation is still the
@@ -15,7 +19,7 @@
 //! same as a reader that started a moment earlier. Watchers are woken only after the
 //! commit's invalidation, so every wake-up sees the new state.)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use tidings_engine::store::{Changes, MailboxId};
@@ -37,11 +41,45 @@ struct State {
 #[derive(Default)]
 pub(crate) struct Memo {
     state: Mutex<State>,
+    claiming: Mutex<HashSet<MailboxId>>,
+}
+
+/// A \Recent claim in progress on a mailbox; ends when dropped.
+pub(crate) struct Claim<'a> {
+    memo: &'a Memo,
+    mailbox: MailboxId,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.memo.claims().remove(&self.mailbox);
+    }
 }
 
 impl Memo {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn claims(&self) -> std::sync::MutexGuard<'_, HashSet<MailboxId>> {
+        self.claiming.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a \Recent claim on `mailbox`, unless one is in progress: then the caller has
+    /// nothing to claim (the other claim takes what is there; a message that arrives after
+    /// it started wakes every session again).
+    pub fn begin_claim(&self, mailbox: MailboxId) -> Option<Claim<'_>> {
+        // Not `then_some`: that would build (and drop) a Claim when the insert fails, and
+        // its drop would end the other session's claim.
+        let started = self.claims().insert(mailbox);
+        if started {
+            Some(Claim {
+                memo: self,
+                mailbox,
+            })
+        } else {
+            None
+        }
     }
 
     /// The current generation: take it before beginning a read whose answer may be kept.
@@ -139,6 +177,19 @@ mod tests {
         memo.keep_settled(g, "alice", 7);
         assert_eq!(memo.changes("alice", 7, 3), None);
         assert!(!memo.settled("alice", 7));
+    }
+
+    #[test]
+    fn one_claim_at_a_time_per_mailbox() {
+        let memo = Memo::default();
+        let first = memo.begin_claim(7).expect("first claim");
+        assert!(
+            memo.begin_claim(7).is_none(),
+            "second claim while the first runs"
+        );
+        assert!(memo.begin_claim(8).is_some(), "other mailbox");
+        drop(first);
+        assert!(memo.begin_claim(7).is_some(), "after the first ended");
     }
 
     #[test]

@@ -319,15 +319,12 @@ impl Inner {
         Ok(changes)
     }
 
-    /// Advances the recent mark to UIDNEXT; not a change to any message (no modseq bump).
-    /// Committed with eventual durability: after a power loss a message may be \Recent
-    /// once more, which RFC 9051 allows; a process crash loses nothing.
-    pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
-        // Usually another session has claimed everything already: find that out in a read
-        // transaction, so N watchers of a new message don't queue for redb's single writer,
-        // and remember the answer so they don't each ask redb either.
+    /// Is anything left to claim as \Recent in `mailbox`? Usually another session has
+    /// claimed it already: answered from a read transaction (so N watchers of a new message
+    /// don't queue for redb's single writer) and remembered (so they don't each ask redb).
+    pub(crate) fn recent_pending(&self, user: &str, mailbox: MailboxId) -> StoreResult<bool> {
         if self.memo.settled(user, mailbox) {
-            return Ok(Vec::new());
+            return Ok(false);
         }
         let generation = self.memo.generation();
         let pending = self.read(|r| {
@@ -337,8 +334,14 @@ impl Inner {
         })?;
         if !pending {
             self.memo.keep_settled(generation, user, mailbox);
-            return Ok(Vec::new());
         }
+        Ok(pending)
+    }
+
+    /// Advances the recent mark to UIDNEXT; not a change to any message (no modseq bump).
+    /// Committed with eventual durability: after a power loss a message may be \Recent
+    /// once more, which RFC 9051 allows; a process crash loses nothing.
+    pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
         self.write_with(redb::Durability::Eventual, |t| {
             check_account(&t.accounts, user)?;
             let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;

@@ -362,8 +362,16 @@ impl Store for FileStore {
         self.inner.changes_since(&account.name, mailbox, modseq)
     }
 
-    /// Not a change to any message: no modseq bump, no wake-up (as MemoryStore).
+    /// Not a change to any message: no modseq bump, no wake-up (as MemoryStore). Checked
+    /// inline first; only a claim with something to take, and none in progress on the
+    /// mailbox, goes to the blocking pool for its write.
     async fn claim_recent(&self, account: &Account, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
+        if !self.inner.recent_pending(&account.name, mailbox)? {
+            return Ok(Vec::new());
+        }
+        let Some(_claim) = self.inner.memo.begin_claim(mailbox) else {
+            return Ok(Vec::new());
+        };
         let user = account.name.clone();
         self.blocking(move |i| i.claim_recent(&user, mailbox)).await
     }
