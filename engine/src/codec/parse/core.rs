@@ -140,20 +140,93 @@ pub(crate) fn atom(i: &[u8]) -> PResult<'_, &[u8]> {
     expect("atom", take_while1(is_atom_char))(i)
 }
 
-/// An atom used as a keyword, upper-cased (keywords are case-insensitive).
+/// An atom used as a keyword, upper-cased (keywords are case-insensitive), as a `String` to
+/// keep in the command. To match it against the grammar's words, use [`word`].
 pub(crate) fn keyword(i: &[u8]) -> PResult<'_, String> {
     let (rest, a) = atom(i)?;
     Ok((rest, ascii_upper(a)))
 }
 
-/// Upper-cases ASCII bytes into a `String` (atoms are ASCII).
-pub(crate) fn ascii_upper(a: &[u8]) -> String {
-    a.iter().map(|&b| b.to_ascii_uppercase() as char).collect()
+/// An atom upper-cased, to match against the grammar's words: a [`Word`], no allocation.
+pub(crate) fn word(i: &[u8]) -> PResult<'_, Word> {
+    let (rest, a) = atom(i)?;
+    Ok((rest, Word::upper(a)))
 }
 
-/// A lossless `String` from ASCII bytes.
+/// How long a [`Word`] can be without a heap copy: longer than every word of the grammar.
+const WORD_INLINE: usize = 22;
+
+/// An upper-cased ASCII word (a command name, fetch item, search key...) held inline, so
+/// that matching one costs no allocation; a longer one (never a known word) goes on the heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Word {
+    Inline { len: u8, bytes: [u8; WORD_INLINE] },
+    Heap(String),
+}
+
+impl Word {
+    /// `a` upper-cased (bytes over 0x7f are kept as Latin-1 characters, as [`ascii_upper`]).
+    pub fn upper(a: &[u8]) -> Word {
+        if a.len() > WORD_INLINE || !a.is_ascii() {
+            return Word::Heap(ascii_upper(a));
+        }
+        let mut bytes = [0; WORD_INLINE];
+        bytes[..a.len()].copy_from_slice(a);
+        bytes.make_ascii_uppercase();
+        Word::Inline {
+            len: a.len() as u8,
+            bytes,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Always ASCII, so always UTF-8.
+            Word::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or("")
+            }
+            Word::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Word {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<&str> for Word {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Upper-cases ASCII bytes into a `String` (atoms are ASCII; other bytes become the Latin-1
+/// characters of the same value).
+pub(crate) fn ascii_upper(a: &[u8]) -> String {
+    if a.is_ascii() {
+        String::from_utf8_lossy(a).to_ascii_uppercase()
+    } else {
+        a.iter().map(|&b| b.to_ascii_uppercase() as char).collect()
+    }
+}
+
+/// A lossless `String` from ASCII bytes (other bytes become the Latin-1 characters of the
+/// same value).
 pub(crate) fn ascii_string(a: &[u8]) -> String {
-    a.iter().map(|&b| b as char).collect()
+    if a.is_ascii() {
+        String::from_utf8_lossy(a).into_owned()
+    } else {
+        a.iter().map(|&b| b as char).collect()
+    }
 }
 
 /// `quoted`: `"..."` with `\"` and `\\` escapes. 8-bit bytes must form UTF-8 (RFC 9051
@@ -487,14 +560,19 @@ pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
         None => (i, false),
     };
     let (rest, a) = expect("flag", take_while1(is_atom_char))(rest)?;
-    let name = ascii_string(a);
     if !backslash {
-        return Ok((rest, Flag::Keyword(name)));
+        return Ok((rest, Flag::Keyword(ascii_string(a))));
     }
-    let flag = Flag::from_atom(&format!("\\{name}"));
-    if flag == Flag::Recent {
-        return failure(i, "a flag other than \\Recent (it cannot be set)");
-    }
+    // As `Flag::from_atom`, without building the `\name` string for a system flag.
+    let flag = match Word::upper(a).as_str() {
+        "ANSWERED" => Flag::Answered,
+        "FLAGGED" => Flag::Flagged,
+        "DELETED" => Flag::Deleted,
+        "SEEN" => Flag::Seen,
+        "DRAFT" => Flag::Draft,
+        "RECENT" => return failure(i, "a flag other than \\Recent (it cannot be set)"),
+        _ => Flag::Extension(format!("\\{}", ascii_string(a))),
+    };
     Ok((rest, flag))
 }
 

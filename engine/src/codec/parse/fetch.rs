@@ -31,7 +31,7 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let i = match i.strip_prefix(b" ") {
         Some(rest) => {
             let (rest, mods) = paren_list(rest, 1, |i| {
-                let (r, name) = expect("fetch modifier", keyword)(i)?;
+                let (r, name) = expect("fetch modifier", word)(i)?;
                 if name != "CHANGEDSINCE" {
                     return error(i, "fetch modifier CHANGEDSINCE");
                 }
@@ -55,9 +55,9 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
 }
 
 /// A fetch item name: letters, digits and dots (`BODY.PEEK`, `RFC822.SIZE`), upper-cased.
-fn fetch_name(i: &[u8]) -> PResult<'_, String> {
+fn fetch_name(i: &[u8]) -> PResult<'_, Word> {
     let (rest, n) = take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'.')(i)?;
-    Ok((rest, ascii_upper(n)))
+    Ok((rest, Word::upper(n)))
 }
 
 /// One `fetch-att`.
@@ -218,7 +218,7 @@ pub(crate) fn store(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let mut unchanged_since = None;
     if i.first() == Some(&b'(') {
         let (rest, mods) = paren_list(i, 1, |i| {
-            let (r, name) = expect("store modifier", keyword)(i)?;
+            let (r, name) = expect("store modifier", word)(i)?;
             if name != "UNCHANGEDSINCE" {
                 return error(i, "store modifier UNCHANGEDSINCE");
             }

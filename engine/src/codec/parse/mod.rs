@@ -149,7 +149,7 @@ fn full_command<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
 
 fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
     use CommandBody as C;
-    let (rest, name) = expect("command name", keyword)(i)?;
+    let (rest, name) = expect("command name", word)(i)?;
     let done = |b| Ok((rest, b));
     match name.as_str() {
         "CAPABILITY" => done(C::Capability),
@@ -196,8 +196,7 @@ fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
         "MOVE" => copy_move(rest, false, true),
         "UID" => {
             let (after, _) = sp(rest)?;
-            let (rest, sub) =
-                expect("COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE", keyword)(after)?;
+            let (rest, sub) = expect("COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE", word)(after)?;
             match sub.as_str() {
                 "COPY" => copy_move(rest, true, false),
                 "MOVE" => copy_move(rest, true, true),

@@ -104,7 +104,7 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
         }
         _ => {}
     }
-    let (rest, name) = expect("search key", keyword)(i)?;
+    let (rest, name) = expect("search key", word)(i)?;
     match name.as_str() {
         "NOT" => {
             let (rest, key) = search_key(ctx, sp(rest)?.0, depth + 1)?;
@@ -115,7 +115,7 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
             let (rest, b) = search_key(ctx, sp(rest)?.0, depth + 1)?;
             Ok((rest, SearchKey::Or(Box::new(a), Box::new(b))))
         }
-        _ => leaf_key(ctx, i, rest, &name),
+        _ => leaf_key(ctx, i, rest, name.as_str()),
     }
 }
 
@@ -212,7 +212,7 @@ fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: &str) -> PResult<'
                     return failure(rest, "entry name \"/flags/<flag>\"");
                 }
                 let (r, _) = sp(r)?;
-                let (r, t) = expect("entry type (priv, shared or all)", keyword)(r)?;
+                let (r, t) = expect("entry type (priv, shared or all)", word)(r)?;
                 if !matches!(t.as_str(), "PRIV" | "SHARED" | "ALL") {
                     return failure(r, "entry type priv, shared or all");
                 }
