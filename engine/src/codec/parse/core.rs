@@ -179,33 +179,24 @@ impl Word {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    /// The upper-cased bytes: match them against byte-string keywords (no UTF-8 check).
+    pub fn as_bytes(&self) -> &[u8] {
         match self {
-            // Always ASCII, so always UTF-8.
-            Word::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or("")
-            }
-            Word::Heap(s) => s,
+            Word::Inline { len, bytes } => &bytes[..*len as usize],
+            Word::Heap(s) => s.as_bytes(),
         }
-    }
-}
-
-impl std::ops::Deref for Word {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
     }
 }
 
 impl PartialEq<&str> for Word {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl std::fmt::Display for Word {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
     }
 }
 
@@ -564,13 +555,13 @@ pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
         return Ok((rest, Flag::Keyword(ascii_string(a))));
     }
     // As `Flag::from_atom`, without building the `\name` string for a system flag.
-    let flag = match Word::upper(a).as_str() {
-        "ANSWERED" => Flag::Answered,
-        "FLAGGED" => Flag::Flagged,
-        "DELETED" => Flag::Deleted,
-        "SEEN" => Flag::Seen,
-        "DRAFT" => Flag::Draft,
-        "RECENT" => return failure(i, "a flag other than \\Recent (it cannot be set)"),
+    let flag = match Word::upper(a).as_bytes() {
+        b"ANSWERED" => Flag::Answered,
+        b"FLAGGED" => Flag::Flagged,
+        b"DELETED" => Flag::Deleted,
+        b"SEEN" => Flag::Seen,
+        b"DRAFT" => Flag::Draft,
+        b"RECENT" => return failure(i, "a flag other than \\Recent (it cannot be set)"),
         _ => Flag::Extension(format!("\\{}", ascii_string(a))),
     };
     Ok((rest, flag))

@@ -149,15 +149,15 @@ pub(crate) fn lsub(i: &[u8]) -> PResult<'_, CommandBody> {
 fn status_items(i: &[u8]) -> PResult<'_, Vec<StatusItem>> {
     paren_list(i, 1, |i| {
         let (r, name) = expect("status item", word)(i)?;
-        let item = match name.as_str() {
-            "MESSAGES" => StatusItem::Messages,
-            "RECENT" => StatusItem::Recent,
-            "UIDNEXT" => StatusItem::UidNext,
-            "UIDVALIDITY" => StatusItem::UidValidity,
-            "UNSEEN" => StatusItem::Unseen,
-            "DELETED" => StatusItem::Deleted,
-            "SIZE" => StatusItem::Size,
-            "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
+        let item = match name.as_bytes() {
+            b"MESSAGES" => StatusItem::Messages,
+            b"RECENT" => StatusItem::Recent,
+            b"UIDNEXT" => StatusItem::UidNext,
+            b"UIDVALIDITY" => StatusItem::UidValidity,
+            b"UNSEEN" => StatusItem::Unseen,
+            b"DELETED" => StatusItem::Deleted,
+            b"SIZE" => StatusItem::Size,
+            b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
             _ => {
                 return error(
                     i,
