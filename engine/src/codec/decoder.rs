@@ -170,6 +170,25 @@ fn announcement(line: &[u8]) -> Result<Option<Announcement>, ()> {
     Ok(Some(Announcement { size, sync, at }))
 }
 
+/// The first LF in `bytes`: eight bytes at a time (SWAR), as lines are mostly long runs of
+/// other bytes.
+fn find_lf(bytes: &[u8]) -> Option<usize> {
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default()) ^ LF;
+        // A zero byte (an LF) somewhere in the word sets a high bit here.
+        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == b'\n').map(|n| at + n)
+}
+
 impl Default for Decoder {
     fn default() -> Self {
         Decoder::new(Limits::default())
@@ -301,7 +320,7 @@ impl Decoder {
     /// Scans the current line. Returns an item when one is ready; `None` with the state
     /// still `Line` when the line is incomplete, or with the state `Literal` to go on.
     fn frame_line(&mut self) -> Option<Decoded> {
-        let Some(lf) = self.buf[self.scan..].iter().position(|&b| b == b'\n') else {
+        let Some(lf) = find_lf(&self.buf[self.scan..]) else {
             self.scan = self.buf.len();
             let partial = self.buf.len() - self.line_start;
             if self.msg.poison.is_none() && self.msg.line_bytes + partial > self.limits.max_line {

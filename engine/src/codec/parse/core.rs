@@ -171,8 +171,9 @@ impl Word {
             return Word::Heap(ascii_upper(a));
         }
         let mut bytes = [0; WORD_INLINE];
-        bytes[..a.len()].copy_from_slice(a);
-        bytes.make_ascii_uppercase();
+        for (to, from) in bytes.iter_mut().zip(a) {
+            *to = from.to_ascii_uppercase();
+        }
         Word::Inline {
             len: a.len() as u8,
             bytes,
@@ -203,20 +204,18 @@ impl std::fmt::Display for Word {
 /// Upper-cases ASCII bytes into a `String` (atoms are ASCII; other bytes become the Latin-1
 /// characters of the same value).
 pub(crate) fn ascii_upper(a: &[u8]) -> String {
-    if a.is_ascii() {
-        String::from_utf8_lossy(a).to_ascii_uppercase()
-    } else {
-        a.iter().map(|&b| b.to_ascii_uppercase() as char).collect()
+    match std::str::from_utf8(a) {
+        Ok(s) if s.is_ascii() => s.to_ascii_uppercase(),
+        _ => a.iter().map(|&b| b.to_ascii_uppercase() as char).collect(),
     }
 }
 
 /// A lossless `String` from ASCII bytes (other bytes become the Latin-1 characters of the
 /// same value).
 pub(crate) fn ascii_string(a: &[u8]) -> String {
-    if a.is_ascii() {
-        String::from_utf8_lossy(a).into_owned()
-    } else {
-        a.iter().map(|&b| b as char).collect()
+    match std::str::from_utf8(a) {
+        Ok(s) if s.is_ascii() => s.to_owned(),
+        _ => a.iter().map(|&b| b as char).collect(),
     }
 }
 
