@@ -92,8 +92,22 @@ pub(crate) fn expect<'a, T>(
 
 /// `ATOM-CHAR`: any CHAR except atom-specials (`(){ %*"\]`, SP and CTLs).
 pub(crate) fn is_atom_char(b: u8) -> bool {
-    matches!(b, 0x21..=0x7e) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+    ATOM_CHARS[b as usize]
 }
+
+/// [`is_atom_char`] for each byte value: a lookup rather than a chain of comparisons.
+static ATOM_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        table[b] = !matches!(
+            b as u8,
+            b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']'
+        );
+        b += 1;
+    }
+    table
+};
 
 /// `ASTRING-CHAR`: `ATOM-CHAR` or `]`.
 pub(crate) fn is_astring_char(b: u8) -> bool {
@@ -149,8 +163,33 @@ pub(crate) fn keyword(i: &[u8]) -> PResult<'_, String> {
 
 /// An atom upper-cased, to match against the grammar's words: a [`Word`], no allocation.
 pub(crate) fn word(i: &[u8]) -> PResult<'_, Word> {
-    let (rest, a) = atom(i)?;
-    Ok((rest, Word::upper(a)))
+    word_of(i, is_atom_char, "atom")
+}
+
+/// The longest non-empty run of ASCII bytes that satisfy `ok` at the start of `i`, upper-cased
+/// as a [`Word`] in the same pass; an error expecting `what` if there is none.
+pub(crate) fn word_of<'a>(
+    i: &'a [u8],
+    ok: fn(u8) -> bool,
+    what: &'static str,
+) -> PResult<'a, Word> {
+    let mut bytes = [0; WORD_INLINE];
+    let mut n = 0;
+    while n < i.len() && i[n].is_ascii() && ok(i[n]) {
+        if n < WORD_INLINE {
+            bytes[n] = i[n].to_ascii_uppercase();
+        }
+        n += 1;
+    }
+    let word = match n {
+        0 => return error(i, what),
+        n if n > WORD_INLINE => Word::Heap(ascii_upper(&i[..n])),
+        n => Word::Inline {
+            len: n as u8,
+            bytes,
+        },
+    };
+    Ok((&i[n..], word))
 }
 
 /// How long a [`Word`] can be without a heap copy: longer than every word of the grammar.

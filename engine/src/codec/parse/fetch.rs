@@ -1,8 +1,6 @@
 //! FETCH and STORE: fetch items with body sections and partials, macros, `CHANGEDSINCE`;
 //! store operations with `.SILENT` and `UNCHANGEDSINCE` (RFC 9051 §6.4.5-6, RFC 3516, RFC 7162).
 
-use nom::bytes::complete::take_while1;
-
 use super::core::*;
 use crate::command::{CommandBody, FetchAttr, FetchAttrs, Partial, Section, SectionText, StoreOp};
 
@@ -56,8 +54,11 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
 
 /// A fetch item name: letters, digits and dots (`BODY.PEEK`, `RFC822.SIZE`), upper-cased.
 fn fetch_name(i: &[u8]) -> PResult<'_, Word> {
-    let (rest, n) = take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'.')(i)?;
-    Ok((rest, Word::upper(n)))
+    word_of(
+        i,
+        |b| b.is_ascii_alphanumeric() || b == b'.',
+        "valid syntax",
+    )
 }
 
 /// One `fetch-att`.
