@@ -170,7 +170,7 @@ pub(crate) fn word(i: &[u8]) -> PResult<'_, Word> {
 /// as a [`Word`] in the same pass; an error expecting `what` if there is none.
 pub(crate) fn word_of<'a>(
     i: &'a [u8],
-    ok: fn(u8) -> bool,
+    ok: impl Fn(u8) -> bool,
     what: &'static str,
 ) -> PResult<'a, Word> {
     let mut bytes = [0; WORD_INLINE];
