@@ -166,30 +166,18 @@ pub(crate) fn word(i: &[u8]) -> PResult<'_, Word> {
     word_of(i, is_atom_char, "atom")
 }
 
-/// The longest non-empty run of ASCII bytes that satisfy `ok` at the start of `i`, upper-cased
-/// as a [`Word`] in the same pass; an error expecting `what` if there is none.
+/// The longest non-empty run of bytes that satisfy `ok` (which accepts only ASCII bytes) at
+/// the start of `i`, upper-cased as a [`Word`]; an error expecting `what` if there is none.
 pub(crate) fn word_of<'a>(
     i: &'a [u8],
     ok: impl Fn(u8) -> bool,
     what: &'static str,
 ) -> PResult<'a, Word> {
-    let mut bytes = [0; WORD_INLINE];
-    let mut n = 0;
-    while n < i.len() && i[n].is_ascii() && ok(i[n]) {
-        if n < WORD_INLINE {
-            bytes[n] = i[n].to_ascii_uppercase();
-        }
-        n += 1;
+    let n = i.iter().position(|&b| !ok(b)).unwrap_or(i.len());
+    if n == 0 {
+        return error(i, what);
     }
-    let word = match n {
-        0 => return error(i, what),
-        n if n > WORD_INLINE => Word::Heap(ascii_upper(&i[..n])),
-        n => Word::Inline {
-            len: n as u8,
-            bytes,
-        },
-    };
-    Ok((&i[n..], word))
+    Ok((&i[n..], Word::upper(&i[..n])))
 }
 
 /// How long a [`Word`] can be without a heap copy: longer than every word of the grammar.
@@ -210,9 +198,8 @@ impl Word {
             return Word::Heap(ascii_upper(a));
         }
         let mut bytes = [0; WORD_INLINE];
-        for (to, from) in bytes.iter_mut().zip(a) {
-            *to = from.to_ascii_uppercase();
-        }
+        bytes[..a.len()].copy_from_slice(a);
+        bytes.make_ascii_uppercase();
         Word::Inline {
             len: a.len() as u8,
             bytes,
