@@ -252,6 +252,8 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
         return error(i, "quoted string");
     }
     let mut owned: Option<Vec<u8>> = None;
+    // Any 8-bit byte seen: only then is the UTF-8 check needed.
+    let mut eight_bit = false;
     let mut j = 1;
     loop {
         match i.get(j) {
@@ -260,7 +262,7 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
                     Some(v) => Cow::Owned(v),
                     None => Cow::Borrowed(&i[1..j]),
                 };
-                if std::str::from_utf8(&value).is_err() {
+                if eight_bit && std::str::from_utf8(&value).is_err() {
                     return failure(
                         i,
                         "UTF-8 in a quoted string (send other bytes as a literal)",
@@ -283,6 +285,7 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
             None | Some(b'\r' | b'\n') => return failure(&i[j..], "closing quote"),
             Some(0) => return failure(&i[j..], "no NUL in a quoted string"),
             Some(&c) => {
+                eight_bit |= c >= 0x80;
                 if let Some(v) = owned.as_mut() {
                     v.push(c);
                 }
