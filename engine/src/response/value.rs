@@ -36,7 +36,7 @@ impl Value {
     pub fn write(&self, out: &mut Vec<u8>) {
         match self {
             Value::Nil => out.extend_from_slice(b"NIL"),
-            Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Value::Number(n) => write_number(out, *n),
             Value::Atom(a) => out.extend_from_slice(a.as_bytes()),
             Value::Str(s) => write_string(out, s),
             Value::Literal(s) => write_literal(out, s),
@@ -78,13 +78,17 @@ pub fn quotable(s: &[u8]) -> bool {
 /// Writes `s` as a quoted string (escaping `"` and `\`) or, if it cannot be, a literal.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     if quotable(s) {
+        out.reserve(s.len() + 2);
         out.push(b'"');
-        for &b in s {
-            if b == b'"' || b == b'\\' {
-                out.push(b'\\');
-            }
-            out.push(b);
+        // Copied in runs between the bytes that need a backslash.
+        let mut rest = s;
+        while let Some(k) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            out.extend_from_slice(&rest[..k]);
+            out.push(b'\\');
+            out.push(rest[k]);
+            rest = &rest[k + 1..];
         }
+        out.extend_from_slice(rest);
         out.push(b'"');
     } else {
         write_literal(out, s);
@@ -94,9 +98,24 @@ pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
 /// Writes `{n}\r\n` followed by the bytes.
 pub fn write_literal(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'{');
-    out.extend_from_slice(s.len().to_string().as_bytes());
+    write_number(out, s.len() as u64);
     out.extend_from_slice(b"}\r\n");
     out.extend_from_slice(s);
+}
+
+/// Writes a number in decimal, without an intermediate `String`.
+pub fn write_number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Writes `s` as an atom if it is one (and not `NIL`), else as a string.
@@ -133,6 +152,9 @@ mod tests {
             Value::Atom("\\Seen".into()),
         ]);
         assert_eq!(l.to_bytes(), b"(NIL 7 \\Seen)");
+        for n in [0, 9, 10, 4_294_967_295, u64::MAX] {
+            assert_eq!(Value::Number(n).to_bytes(), n.to_string().as_bytes());
+        }
     }
 
     #[test]
