@@ -68,31 +68,55 @@ impl Value {
 /// Longest string we send quoted; longer ones go as literals so no line grows without bound.
 const MAX_QUOTED: usize = 1024;
 
+/// Byte classes for quoted strings: bit 1 marks a byte that needs a backslash (`"` and `\`),
+/// bit 2 one that a quoted string cannot hold (8-bit, CR, LF, NUL).
+static QUOTED_CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        class[b] = match b as u8 {
+            b'"' | b'\\' => 1,
+            0 | b'\r' | b'\n' | 0x80..=0xff => 2,
+            _ => 0,
+        };
+        b += 1;
+    }
+    class
+};
+
+/// The classes of the bytes of `s`, or-ed together (see [`QUOTED_CLASS`]).
+fn quoted_class(s: &[u8]) -> u8 {
+    s.iter().fold(0, |acc, &b| acc | QUOTED_CLASS[b as usize])
+}
+
 /// Can `s` be sent as a quoted string? (RFC 9051 `quoted`: 7-bit text without CR, LF, NUL.)
 pub fn quotable(s: &[u8]) -> bool {
-    s.len() <= MAX_QUOTED
-        && s.iter()
-            .all(|&b| (0x01..0x80).contains(&b) && b != b'\r' && b != b'\n')
+    s.len() <= MAX_QUOTED && quoted_class(s) & 2 == 0
 }
 
 /// Writes `s` as a quoted string (escaping `"` and `\`) or, if it cannot be, a literal.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
-    if quotable(s) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        // Copied in runs between the bytes that need a backslash.
-        let mut rest = s;
-        while let Some(k) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
-            out.extend_from_slice(&rest[..k]);
-            out.push(b'\\');
-            out.push(rest[k]);
-            rest = &rest[k + 1..];
-        }
-        out.extend_from_slice(rest);
-        out.push(b'"');
+    let class = if s.len() <= MAX_QUOTED {
+        quoted_class(s)
     } else {
-        write_literal(out, s);
+        2
+    };
+    if class & 2 != 0 {
+        return write_literal(out, s);
     }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    if class == 0 {
+        out.extend_from_slice(s);
+    } else {
+        for &b in s {
+            if QUOTED_CLASS[b as usize] == 1 {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+    }
+    out.push(b'"');
 }
 
 /// Writes `{n}\r\n` followed by the bytes.
