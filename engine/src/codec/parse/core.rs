@@ -177,15 +177,15 @@ pub(crate) fn word_of<'a>(
     if n == 0 {
         return error(i, what);
     }
-    Ok((&i[n..], Word::upper(&i[..n])))
+    Ok((&i[n..], Word::upper_prefix(i, n)))
 }
 
 /// How long a [`Word`] can be without a heap copy: longer than every word of the grammar.
-const WORD_INLINE: usize = 22;
+const WORD_INLINE: usize = 24;
 
 /// An upper-cased ASCII word (a command name, fetch item, search key...) held inline, so
 /// that matching one costs no allocation; a longer one (never a known word) goes on the heap.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Word {
     Inline { len: u8, bytes: [u8; WORD_INLINE] },
     Heap(String),
@@ -194,14 +194,28 @@ pub(crate) enum Word {
 impl Word {
     /// `a` upper-cased (bytes over 0x7f are kept as Latin-1 characters, as [`ascii_upper`]).
     pub fn upper(a: &[u8]) -> Word {
-        if a.len() > WORD_INLINE || !a.is_ascii() {
+        Word::upper_prefix(a, a.len())
+    }
+
+    /// The first `n` bytes of `i` upper-cased. Copies whole words of eight bytes, so it may
+    /// read past `n` (the bytes after `len` in `bytes` are not part of the word).
+    fn upper_prefix(i: &[u8], n: usize) -> Word {
+        let a = &i[..n];
+        if n > WORD_INLINE || !a.is_ascii() {
             return Word::Heap(ascii_upper(a));
         }
         let mut bytes = [0; WORD_INLINE];
-        bytes[..a.len()].copy_from_slice(a);
-        bytes.make_ascii_uppercase();
+        if i.len() >= WORD_INLINE {
+            bytes.copy_from_slice(&i[..WORD_INLINE]);
+        } else {
+            bytes[..i.len()].copy_from_slice(i);
+        }
+        for chunk in bytes.chunks_exact_mut(8) {
+            let w = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+            chunk.copy_from_slice(&upper8(w).to_ne_bytes());
+        }
         Word::Inline {
-            len: a.len() as u8,
+            len: n as u8,
             bytes,
         }
     }
@@ -227,22 +241,31 @@ impl std::fmt::Display for Word {
     }
 }
 
+/// Upper-cases the ASCII letters among eight bytes at once (SWAR); other bytes, 8-bit ones
+/// included, are unchanged. No carry crosses a byte: each sum stays under 0x100.
+fn upper8(w: u64) -> u64 {
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let low7 = w & !HIGHS;
+    let from_a = low7 + u64::from_ne_bytes([0x80 - b'a'; 8]);
+    let past_z = low7 + u64::from_ne_bytes([0x80 - b'z' - 1; 8]);
+    let lower = from_a & !past_z & !w & HIGHS;
+    w ^ (lower >> 2)
+}
+
 /// Upper-cases ASCII bytes into a `String` (atoms are ASCII; other bytes become the Latin-1
 /// characters of the same value).
 pub(crate) fn ascii_upper(a: &[u8]) -> String {
-    match std::str::from_utf8(a) {
-        Ok(s) if s.is_ascii() => s.to_ascii_uppercase(),
-        _ => a.iter().map(|&b| b.to_ascii_uppercase() as char).collect(),
-    }
+    let mut s = String::with_capacity(a.len());
+    s.extend(a.iter().map(|&b| b.to_ascii_uppercase() as char));
+    s
 }
 
 /// A lossless `String` from ASCII bytes (other bytes become the Latin-1 characters of the
 /// same value).
 pub(crate) fn ascii_string(a: &[u8]) -> String {
-    match std::str::from_utf8(a) {
-        Ok(s) if s.is_ascii() => s.to_owned(),
-        _ => a.iter().map(|&b| b as char).collect(),
-    }
+    let mut s = String::with_capacity(a.len());
+    s.extend(a.iter().map(|&b| b as char));
+    s
 }
 
 /// `quoted`: `"..."` with `\"` and `\\` escapes. 8-bit bytes must form UTF-8 (RFC 9051
@@ -710,6 +733,20 @@ mod tests {
         }
         let (rest, (data, is8)) = literal_any(b"~{3}\r\na\0b", true).unwrap();
         assert!(rest.is_empty() && is8 && data == b"a\0b");
+    }
+
+    #[test]
+    fn words_upper_case_ascii_letters_only() {
+        let all: Vec<u8> = (0..=255).collect();
+        for chunk in all.chunks(8) {
+            let w = u64::from_ne_bytes(chunk.try_into().unwrap());
+            let expected: Vec<u8> = chunk.iter().map(u8::to_ascii_uppercase).collect();
+            assert_eq!(upper8(w).to_ne_bytes().to_vec(), expected);
+        }
+        assert_eq!(ok(word(b"body.peek")).as_bytes(), b"BODY.PEEK");
+        assert_eq!(word(b"uid fetch").unwrap().1.as_bytes(), b"UID");
+        let long = b"x-a-capability-name-longer-than-inline";
+        assert_eq!(ok(word(long)).as_bytes(), long.to_ascii_uppercase());
     }
 
     #[test]

@@ -71,7 +71,8 @@ fn strip_keyword<'a>(i: &'a [u8], word: &str) -> Option<&'a [u8]> {
 /// `search-key *(SP search-key)`, stopping before `)` or the end of the line.
 fn search_keys<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, Vec<SearchKey>> {
     let (mut i, first) = search_key(ctx, i, depth)?;
-    let mut keys = vec![first];
+    let mut keys = Vec::with_capacity(4);
+    keys.push(first);
     while let Some(rest) = i.strip_prefix(b" ") {
         let (rest, key) = search_key(ctx, rest, depth)?;
         keys.push(key);
