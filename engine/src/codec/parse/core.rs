@@ -268,6 +268,18 @@ pub(crate) fn ascii_string(a: &[u8]) -> String {
     s
 }
 
+/// The bytes [`quoted`] stops at: the closing quote, escapes, what a quoted string cannot
+/// hold, and 8-bit bytes (to know whether the UTF-8 check is needed).
+static QUOTED_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'"' | b'\\' | b'\r' | b'\n' | 0 | 0x80..=0xff);
+        b += 1;
+    }
+    table
+};
+
 /// `quoted`: `"..."` with `\"` and `\\` escapes. 8-bit bytes must form UTF-8 (RFC 9051
 /// `UTF8-2`..`UTF8-4`); CR, LF and NUL are not allowed.
 pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
@@ -279,6 +291,15 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
     let mut eight_bit = false;
     let mut j = 1;
     loop {
+        // Skip the run of plain bytes up to the next one that needs a look.
+        let run = i[j..]
+            .iter()
+            .position(|&b| QUOTED_STOP[b as usize])
+            .map_or(i.len(), |k| j + k);
+        if let Some(v) = owned.as_mut() {
+            v.extend_from_slice(&i[j..run]);
+        }
+        j = run;
         match i.get(j) {
             Some(b'"') => {
                 let value = match owned {
