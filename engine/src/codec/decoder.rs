@@ -39,10 +39,13 @@ const PREFIX_CHECKS: usize = 8;
 #[derive(Debug)]
 pub struct Decoder {
     limits: Limits,
-    /// Unconsumed input. The command being read starts at 0 (its lines and literals up to
-    /// `scan`), unless it is being skipped, in which case only the tail of its current line is
-    /// kept.
+    /// Input. Bytes before `start` are consumed (dropped at the next `feed`, so that a burst of
+    /// pipelined commands is not moved once per command). The command being read starts at
+    /// `start` (its lines and literals up to `scan`), unless it is being skipped, in which case
+    /// only the tail of its current line is kept.
     buf: Vec<u8>,
+    /// Where the command being read starts.
+    start: usize,
     /// Bytes before this have been framed.
     scan: usize,
     /// Where the current line (fragment) starts.
@@ -70,7 +73,7 @@ struct Message {
     line_bytes: usize,
     /// Bytes of accepted literals other than APPEND's message.
     small_literal_bytes: usize,
-    /// The first line was seen (or was long enough to read its start): tag and command.
+    /// Tag and command, read from the first line when first needed (a literal, an error).
     head: Option<Head>,
     /// APPEND's message literal was announced.
     append_message_seen: bool,
@@ -167,6 +170,25 @@ fn announcement(line: &[u8]) -> Result<Option<Announcement>, ()> {
     Ok(Some(Announcement { size, sync, at }))
 }
 
+/// The first LF in `bytes`: eight bytes at a time (SWAR), as lines are mostly long runs of
+/// other bytes.
+fn find_lf(bytes: &[u8]) -> Option<usize> {
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default()) ^ LF;
+        // A zero byte (an LF) somewhere in the word sets a high bit here.
+        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == b'\n').map(|n| at + n)
+}
+
 impl Default for Decoder {
     fn default() -> Self {
         Decoder::new(Limits::default())
@@ -179,6 +201,7 @@ impl Decoder {
         Decoder {
             limits,
             buf: Vec::new(),
+            start: 0,
             scan: 0,
             line_start: 0,
             state: State::Line,
@@ -196,6 +219,12 @@ impl Decoder {
     /// Buffers input, in any chunking. Input after a fatal error is dropped.
     pub fn feed(&mut self, bytes: &[u8]) {
         if !self.failed {
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.scan -= self.start;
+                self.line_start -= self.start;
+                self.start = 0;
+            }
             self.buf.extend_from_slice(bytes);
         }
     }
@@ -203,7 +232,7 @@ impl Decoder {
     /// Bytes held: unconsumed input plus the command being read. After `next` returned `None`
     /// this is at most `max_line + max_small_literal + max_literal` plus a few bytes.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
     }
 
     /// Whether a fatal error was reported (the connection must close).
@@ -223,8 +252,8 @@ impl Decoder {
     /// (plaintext a client or attacker sent before the handshake) and returns how many. Also
     /// cancels [`expect_line`](Decoder::expect_line).
     pub fn discard_buffered(&mut self) -> usize {
-        let n = self.buf.len();
-        self.buf.clear();
+        let n = self.buffered();
+        self.clear_buf();
         self.reset_message();
         self.expect_line = false;
         n
@@ -243,8 +272,7 @@ impl Decoder {
     pub fn refuse_literal(&mut self) -> Option<String> {
         let pending = self.msg.pending.take()?;
         // The command ends where the literal's data would have started.
-        self.buf.drain(..self.scan);
-        self.reset_message();
+        self.consume(self.scan);
         pending.tag
     }
 
@@ -265,9 +293,7 @@ impl Decoder {
                         };
                         self.scan = self.buf.len();
                         if self.msg.poison.is_some() {
-                            self.buf.clear();
-                            self.scan = 0;
-                            self.line_start = 0;
+                            self.clear_buf();
                         }
                         return None;
                     }
@@ -294,7 +320,7 @@ impl Decoder {
     /// Scans the current line. Returns an item when one is ready; `None` with the state
     /// still `Line` when the line is incomplete, or with the state `Literal` to go on.
     fn frame_line(&mut self) -> Option<Decoded> {
-        let Some(lf) = self.buf[self.scan..].iter().position(|&b| b == b'\n') else {
+        let Some(lf) = find_lf(&self.buf[self.scan..]) else {
             self.scan = self.buf.len();
             let partial = self.buf.len() - self.line_start;
             if self.msg.poison.is_none() && self.msg.line_bytes + partial > self.limits.max_line {
@@ -315,10 +341,6 @@ impl Decoder {
         self.msg.line_bytes += line_len;
         if first_line {
             self.msg.raw = Some(self.expect_line);
-            if !self.expect_line && self.msg.head.is_none() {
-                let upto = end.min(self.limits.max_line);
-                self.msg.head = Some(Head::read(&self.buf[..upto]));
-            }
         }
         if self.msg.raw == Some(true) {
             self.expect_line = false;
@@ -329,9 +351,9 @@ impl Decoder {
             Ok(None) => return Some(self.finish_message(end)),
             Ok(Some(lit)) => lit,
             Err(()) => {
+                let tag = self.head().tag.clone();
                 self.failed = true;
-                self.buf.clear();
-                let tag = self.msg.head.as_ref().and_then(|h| h.tag.clone());
+                self.clear_buf();
                 return Some(Decoded::Error(DecodeError::new(
                     tag,
                     DecodeErrorKind::Fatal,
@@ -339,6 +361,7 @@ impl Decoder {
                 )));
             }
         };
+        self.read_head();
         if self.msg.poison.is_some() {
             if lit.sync {
                 // The client waits for a `+` it will not get: the command ends here.
@@ -363,8 +386,7 @@ impl Decoder {
                 message,
             );
             if lit.sync {
-                self.buf.drain(..end);
-                self.reset_message();
+                self.consume(end);
                 return Some(Decoded::Error(err));
             }
             self.msg.poison = Some(err);
@@ -386,9 +408,8 @@ impl Decoder {
         if self.msg.prefix_checks < PREFIX_CHECKS {
             self.msg.prefix_checks += 1;
             let ctx = Ctx::new(self.limits.max_depth);
-            if let Err(e) = parse::check_prefix(&ctx, &self.buf[..end]) {
-                self.buf.drain(..end);
-                self.reset_message();
+            if let Err(e) = parse::check_prefix(&ctx, &self.buf[self.start..end]) {
+                self.consume(end);
                 return Some(Decoded::Error(e));
             }
         }
@@ -406,7 +427,7 @@ impl Decoder {
         let head = self.msg.head.as_ref();
         let is_append = head.is_some_and(|h| h.command == "APPEND");
         // APPEND's mailbox may itself be a literal: the first one, right after the command.
-        let is_mailbox = self.line_start == 0 && head.is_some_and(|h| h.args_at == lit.at);
+        let is_mailbox = self.line_start == self.start && head.is_some_and(|h| h.args_at == lit.at);
         if is_append && !is_mailbox && !self.msg.append_message_seen {
             (self.limits.max_literal, true)
         } else {
@@ -420,12 +441,8 @@ impl Decoder {
 
     /// Marks the command as too long; from now on it is skipped without being stored.
     fn poison_line_too_long(&mut self) {
-        let raw = *self.msg.raw.get_or_insert(self.expect_line);
-        if !raw && self.msg.head.is_none() {
-            let upto = self.buf.len().min(self.limits.max_line);
-            self.msg.head = Some(Head::read(&self.buf[..upto]));
-        }
-        let tag = self.msg.head.as_ref().and_then(|h| h.tag.clone());
+        self.msg.raw.get_or_insert(self.expect_line);
+        let tag = self.head().tag.clone();
         self.msg.poison = Some(DecodeError::new(
             tag,
             DecodeErrorKind::LineTooLong,
@@ -446,6 +463,7 @@ impl Decoder {
     /// Drops what is framed of a poisoned command.
     fn drop_framed(&mut self) {
         self.buf.drain(..self.scan);
+        self.start = 0;
         self.scan = 0;
         self.line_start = 0;
     }
@@ -458,6 +476,7 @@ impl Decoder {
             .saturating_sub(ANNOUNCEMENT_WINDOW)
             .max(self.line_start);
         self.buf.drain(..keep_from);
+        self.start = 0;
         self.scan = self.buf.len();
         self.line_start = 0;
     }
@@ -468,14 +487,13 @@ impl Decoder {
             Some(e) => Decoded::Error(e),
             None => {
                 let ctx = Ctx::new(self.limits.max_depth);
-                match parse::parse_command(&ctx, &self.buf[..end]) {
+                match parse::parse_command(&ctx, &self.buf[self.start..end]) {
                     Ok(cmd) => Decoded::Command(cmd),
                     Err(e) => Decoded::Error(e),
                 }
             }
         };
-        self.buf.drain(..end);
-        self.reset_message();
+        self.consume(end);
         item
     }
 
@@ -484,22 +502,55 @@ impl Decoder {
         let item = match self.msg.poison.take() {
             Some(e) => Decoded::Error(e),
             None => {
-                let line = &self.buf[..end];
+                let line = &self.buf[self.start..end];
                 let line = line.strip_suffix(b"\n").unwrap_or(line);
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 Decoded::Line(line.to_vec())
             }
         };
-        self.buf.drain(..end);
-        self.reset_message();
+        self.consume(end);
         item
+    }
+
+    /// The tag and command of the message being read (see [`Decoder::read_head`]).
+    fn head(&mut self) -> &Head {
+        self.read_head();
+        self.msg.head.get_or_insert_with(Head::default)
+    }
+
+    /// Reads the tag and command from the start of the command's first line, once; not for a
+    /// raw line. Called before the buffer can lose the line's start (a poisoned command keeps
+    /// only its tail).
+    fn read_head(&mut self) {
+        if self.msg.head.is_none() && self.msg.raw == Some(false) {
+            let upto = self.buf.len().min(self.start + self.limits.max_line);
+            self.msg.head = Some(Head::read(&self.buf[self.start..upto]));
+        }
+    }
+
+    /// The message ends at `end`: the next one starts there.
+    fn consume(&mut self, end: usize) {
+        if end == self.buf.len() {
+            self.clear_buf();
+        } else {
+            self.start = end;
+        }
+        self.reset_message();
+    }
+
+    /// Drops every buffered byte.
+    fn clear_buf(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+        self.scan = 0;
+        self.line_start = 0;
     }
 
     fn reset_message(&mut self) {
         self.msg = Message::default();
         self.state = State::Line;
-        self.scan = 0;
-        self.line_start = 0;
+        self.scan = self.start;
+        self.line_start = self.start;
     }
 }
 

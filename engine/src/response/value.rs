@@ -36,7 +36,7 @@ impl Value {
     pub fn write(&self, out: &mut Vec<u8>) {
         match self {
             Value::Nil => out.extend_from_slice(b"NIL"),
-            Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Value::Number(n) => write_number(out, *n),
             Value::Atom(a) => out.extend_from_slice(a.as_bytes()),
             Value::Str(s) => write_string(out, s),
             Value::Literal(s) => write_literal(out, s),
@@ -68,35 +68,78 @@ impl Value {
 /// Longest string we send quoted; longer ones go as literals so no line grows without bound.
 const MAX_QUOTED: usize = 1024;
 
+/// Byte classes for quoted strings: bit 1 marks a byte that needs a backslash (`"` and `\`),
+/// bit 2 one that a quoted string cannot hold (8-bit, CR, LF, NUL).
+static QUOTED_CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        class[b] = match b as u8 {
+            b'"' | b'\\' => 1,
+            0 | b'\r' | b'\n' | 0x80..=0xff => 2,
+            _ => 0,
+        };
+        b += 1;
+    }
+    class
+};
+
+/// The classes of the bytes of `s`, or-ed together (see [`QUOTED_CLASS`]).
+fn quoted_class(s: &[u8]) -> u8 {
+    s.iter().fold(0, |acc, &b| acc | QUOTED_CLASS[b as usize])
+}
+
 /// Can `s` be sent as a quoted string? (RFC 9051 `quoted`: 7-bit text without CR, LF, NUL.)
 pub fn quotable(s: &[u8]) -> bool {
-    s.len() <= MAX_QUOTED
-        && s.iter()
-            .all(|&b| (0x01..0x80).contains(&b) && b != b'\r' && b != b'\n')
+    s.len() <= MAX_QUOTED && quoted_class(s) & 2 == 0
 }
 
 /// Writes `s` as a quoted string (escaping `"` and `\`) or, if it cannot be, a literal.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
-    if quotable(s) {
-        out.push(b'"');
+    let class = if s.len() <= MAX_QUOTED {
+        quoted_class(s)
+    } else {
+        2
+    };
+    if class & 2 != 0 {
+        return write_literal(out, s);
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    if class == 0 {
+        out.extend_from_slice(s);
+    } else {
         for &b in s {
-            if b == b'"' || b == b'\\' {
+            if QUOTED_CLASS[b as usize] == 1 {
                 out.push(b'\\');
             }
             out.push(b);
         }
-        out.push(b'"');
-    } else {
-        write_literal(out, s);
     }
+    out.push(b'"');
 }
 
 /// Writes `{n}\r\n` followed by the bytes.
 pub fn write_literal(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'{');
-    out.extend_from_slice(s.len().to_string().as_bytes());
+    write_number(out, s.len() as u64);
     out.extend_from_slice(b"}\r\n");
     out.extend_from_slice(s);
+}
+
+/// Writes a number in decimal, without an intermediate `String`.
+pub fn write_number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Writes `s` as an atom if it is one (and not `NIL`), else as a string.
@@ -133,6 +176,9 @@ mod tests {
             Value::Atom("\\Seen".into()),
         ]);
         assert_eq!(l.to_bytes(), b"(NIL 7 \\Seen)");
+        for n in [0, 9, 10, 4_294_967_295, u64::MAX] {
+            assert_eq!(Value::Number(n).to_bytes(), n.to_string().as_bytes());
+        }
     }
 
     #[test]

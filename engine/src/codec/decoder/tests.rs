@@ -477,3 +477,21 @@ fn only_the_first_literals_are_checked_before_the_continuation() {
     assert_eq!(err(&items[n]).tag.as_deref(), Some("a"));
     assert_eq!(cmd(&items[n + 1]), ("b", &CommandBody::Noop));
 }
+
+#[test]
+fn find_lf_agrees_with_a_plain_scan() {
+    for len in 0..40 {
+        for lf in (0..len).map(Some).chain([None]) {
+            let mut bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            if let Some(at) = lf {
+                bytes[at] = b'\n';
+                // A later LF and bytes that differ from LF by one bit do not confuse it.
+                bytes.push(b'\n');
+                bytes.push(0x0b);
+            }
+            bytes.extend_from_slice(&[0x8a, 0x0a ^ 0x80]);
+            let plain = bytes.iter().position(|&b| b == b'\n');
+            assert_eq!(super::find_lf(&bytes), plain, "{bytes:?}");
+        }
+    }
+}

@@ -92,8 +92,22 @@ pub(crate) fn expect<'a, T>(
 
 /// `ATOM-CHAR`: any CHAR except atom-specials (`(){ %*"\]`, SP and CTLs).
 pub(crate) fn is_atom_char(b: u8) -> bool {
-    matches!(b, 0x21..=0x7e) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+    ATOM_CHARS[b as usize]
 }
+
+/// [`is_atom_char`] for each byte value: a lookup rather than a chain of comparisons.
+static ATOM_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b <= 0x7e {
+        table[b] = !matches!(
+            b as u8,
+            b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']'
+        );
+        b += 1;
+    }
+    table
+};
 
 /// `ASTRING-CHAR`: `ATOM-CHAR` or `]`.
 pub(crate) fn is_astring_char(b: u8) -> bool {
@@ -140,21 +154,131 @@ pub(crate) fn atom(i: &[u8]) -> PResult<'_, &[u8]> {
     expect("atom", take_while1(is_atom_char))(i)
 }
 
-/// An atom used as a keyword, upper-cased (keywords are case-insensitive).
+/// An atom used as a keyword, upper-cased (keywords are case-insensitive), as a `String` to
+/// keep in the command. To match it against the grammar's words, use [`word`].
 pub(crate) fn keyword(i: &[u8]) -> PResult<'_, String> {
     let (rest, a) = atom(i)?;
     Ok((rest, ascii_upper(a)))
 }
 
-/// Upper-cases ASCII bytes into a `String` (atoms are ASCII).
-pub(crate) fn ascii_upper(a: &[u8]) -> String {
-    a.iter().map(|&b| b.to_ascii_uppercase() as char).collect()
+/// An atom upper-cased, to match against the grammar's words: a [`Word`], no allocation.
+pub(crate) fn word(i: &[u8]) -> PResult<'_, Word> {
+    word_of(i, is_atom_char, "atom")
 }
 
-/// A lossless `String` from ASCII bytes.
-pub(crate) fn ascii_string(a: &[u8]) -> String {
-    a.iter().map(|&b| b as char).collect()
+/// The longest non-empty run of bytes that satisfy `ok` (which accepts only ASCII bytes) at
+/// the start of `i`, upper-cased as a [`Word`]; an error expecting `what` if there is none.
+pub(crate) fn word_of<'a>(
+    i: &'a [u8],
+    ok: impl Fn(u8) -> bool,
+    what: &'static str,
+) -> PResult<'a, Word> {
+    let n = i.iter().position(|&b| !ok(b)).unwrap_or(i.len());
+    if n == 0 {
+        return error(i, what);
+    }
+    Ok((&i[n..], Word::upper_prefix(i, n)))
 }
+
+/// How long a [`Word`] can be without a heap copy: longer than every word of the grammar.
+const WORD_INLINE: usize = 24;
+
+/// An upper-cased ASCII word (a command name, fetch item, search key...) held inline, so
+/// that matching one costs no allocation; a longer one (never a known word) goes on the heap.
+#[derive(Debug, Clone)]
+pub(crate) enum Word {
+    Inline { len: u8, bytes: [u8; WORD_INLINE] },
+    Heap(String),
+}
+
+impl Word {
+    /// `a` upper-cased (bytes over 0x7f are kept as Latin-1 characters, as [`ascii_upper`]).
+    pub fn upper(a: &[u8]) -> Word {
+        Word::upper_prefix(a, a.len())
+    }
+
+    /// The first `n` bytes of `i` upper-cased. Copies whole words of eight bytes, so it may
+    /// read past `n` (the bytes after `len` in `bytes` are not part of the word).
+    fn upper_prefix(i: &[u8], n: usize) -> Word {
+        let a = &i[..n];
+        if n > WORD_INLINE || !a.is_ascii() {
+            return Word::Heap(ascii_upper(a));
+        }
+        let mut bytes = [0; WORD_INLINE];
+        if i.len() >= WORD_INLINE {
+            bytes.copy_from_slice(&i[..WORD_INLINE]);
+        } else {
+            bytes[..i.len()].copy_from_slice(i);
+        }
+        for chunk in bytes.chunks_exact_mut(8) {
+            let w = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+            chunk.copy_from_slice(&upper8(w).to_ne_bytes());
+        }
+        Word::Inline {
+            len: n as u8,
+            bytes,
+        }
+    }
+
+    /// The upper-cased bytes: match them against byte-string keywords (no UTF-8 check).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Word::Inline { len, bytes } => &bytes[..*len as usize],
+            Word::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
+impl PartialEq<&str> for Word {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl std::fmt::Display for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+/// Upper-cases the ASCII letters among eight bytes at once (SWAR); other bytes, 8-bit ones
+/// included, are unchanged. No carry crosses a byte: each sum stays under 0x100.
+fn upper8(w: u64) -> u64 {
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let low7 = w & !HIGHS;
+    let from_a = low7 + u64::from_ne_bytes([0x80 - b'a'; 8]);
+    let past_z = low7 + u64::from_ne_bytes([0x80 - b'z' - 1; 8]);
+    let lower = from_a & !past_z & !w & HIGHS;
+    w ^ (lower >> 2)
+}
+
+/// Upper-cases ASCII bytes into a `String` (atoms are ASCII; other bytes become the Latin-1
+/// characters of the same value).
+pub(crate) fn ascii_upper(a: &[u8]) -> String {
+    let mut s = String::with_capacity(a.len());
+    s.extend(a.iter().map(|&b| b.to_ascii_uppercase() as char));
+    s
+}
+
+/// A lossless `String` from ASCII bytes (other bytes become the Latin-1 characters of the
+/// same value).
+pub(crate) fn ascii_string(a: &[u8]) -> String {
+    let mut s = String::with_capacity(a.len());
+    s.extend(a.iter().map(|&b| b as char));
+    s
+}
+
+/// The bytes [`quoted`] stops at: the closing quote, escapes, what a quoted string cannot
+/// hold, and 8-bit bytes (to know whether the UTF-8 check is needed).
+static QUOTED_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'"' | b'\\' | b'\r' | b'\n' | 0 | 0x80..=0xff);
+        b += 1;
+    }
+    table
+};
 
 /// `quoted`: `"..."` with `\"` and `\\` escapes. 8-bit bytes must form UTF-8 (RFC 9051
 /// `UTF8-2`..`UTF8-4`); CR, LF and NUL are not allowed.
@@ -163,15 +287,26 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
         return error(i, "quoted string");
     }
     let mut owned: Option<Vec<u8>> = None;
+    // Any 8-bit byte seen: only then is the UTF-8 check needed.
+    let mut eight_bit = false;
     let mut j = 1;
     loop {
+        // Skip the run of plain bytes up to the next one that needs a look.
+        let run = i[j..]
+            .iter()
+            .position(|&b| QUOTED_STOP[b as usize])
+            .map_or(i.len(), |k| j + k);
+        if let Some(v) = owned.as_mut() {
+            v.extend_from_slice(&i[j..run]);
+        }
+        j = run;
         match i.get(j) {
             Some(b'"') => {
                 let value = match owned {
                     Some(v) => Cow::Owned(v),
                     None => Cow::Borrowed(&i[1..j]),
                 };
-                if std::str::from_utf8(&value).is_err() {
+                if eight_bit && std::str::from_utf8(&value).is_err() {
                     return failure(
                         i,
                         "UTF-8 in a quoted string (send other bytes as a literal)",
@@ -194,6 +329,7 @@ pub(crate) fn quoted(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
             None | Some(b'\r' | b'\n') => return failure(&i[j..], "closing quote"),
             Some(0) => return failure(&i[j..], "no NUL in a quoted string"),
             Some(&c) => {
+                eight_bit |= c >= 0x80;
                 if let Some(v) = owned.as_mut() {
                     v.push(c);
                 }
@@ -487,14 +623,19 @@ pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
         None => (i, false),
     };
     let (rest, a) = expect("flag", take_while1(is_atom_char))(rest)?;
-    let name = ascii_string(a);
     if !backslash {
-        return Ok((rest, Flag::Keyword(name)));
+        return Ok((rest, Flag::Keyword(ascii_string(a))));
     }
-    let flag = Flag::from_atom(&format!("\\{name}"));
-    if flag == Flag::Recent {
-        return failure(i, "a flag other than \\Recent (it cannot be set)");
-    }
+    // As `Flag::from_atom`, without building the `\name` string for a system flag.
+    let flag = match Word::upper(a).as_bytes() {
+        b"ANSWERED" => Flag::Answered,
+        b"FLAGGED" => Flag::Flagged,
+        b"DELETED" => Flag::Deleted,
+        b"SEEN" => Flag::Seen,
+        b"DRAFT" => Flag::Draft,
+        b"RECENT" => return failure(i, "a flag other than \\Recent (it cannot be set)"),
+        _ => Flag::Extension(format!("\\{}", ascii_string(a))),
+    };
     Ok((rest, flag))
 }
 
@@ -613,6 +754,20 @@ mod tests {
         }
         let (rest, (data, is8)) = literal_any(b"~{3}\r\na\0b", true).unwrap();
         assert!(rest.is_empty() && is8 && data == b"a\0b");
+    }
+
+    #[test]
+    fn words_upper_case_ascii_letters_only() {
+        let all: Vec<u8> = (0..=255).collect();
+        for chunk in all.chunks(8) {
+            let w = u64::from_ne_bytes(chunk.try_into().unwrap());
+            let expected: Vec<u8> = chunk.iter().map(u8::to_ascii_uppercase).collect();
+            assert_eq!(upper8(w).to_ne_bytes().to_vec(), expected);
+        }
+        assert_eq!(ok(word(b"body.peek")).as_bytes(), b"BODY.PEEK");
+        assert_eq!(word(b"uid fetch").unwrap().1.as_bytes(), b"UID");
+        let long = b"x-a-capability-name-longer-than-inline";
+        assert_eq!(ok(word(long)).as_bytes(), long.to_ascii_uppercase());
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! FETCH and STORE: fetch items with body sections and partials, macros, `CHANGEDSINCE`;
 //! store operations with `.SILENT` and `UNCHANGEDSINCE` (RFC 9051 §6.4.5-6, RFC 3516, RFC 7162).
 
-use nom::bytes::complete::take_while1;
-
 use super::core::*;
 use crate::command::{CommandBody, FetchAttr, FetchAttrs, Partial, Section, SectionText, StoreOp};
 
@@ -17,10 +15,10 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
         (rest, FetchAttrs::Items(items))
     } else {
         let (rest, name) = expect("fetch attribute or macro", fetch_name)(i)?;
-        match name.as_str() {
-            "ALL" => (rest, FetchAttrs::All),
-            "FAST" => (rest, FetchAttrs::Fast),
-            "FULL" => (rest, FetchAttrs::Full),
+        match name.as_bytes() {
+            b"ALL" => (rest, FetchAttrs::All),
+            b"FAST" => (rest, FetchAttrs::Fast),
+            b"FULL" => (rest, FetchAttrs::Full),
             _ => {
                 let (rest, att) = fetch_att(i)?;
                 (rest, FetchAttrs::Items(vec![att]))
@@ -31,7 +29,7 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let i = match i.strip_prefix(b" ") {
         Some(rest) => {
             let (rest, mods) = paren_list(rest, 1, |i| {
-                let (r, name) = expect("fetch modifier", keyword)(i)?;
+                let (r, name) = expect("fetch modifier", word)(i)?;
                 if name != "CHANGEDSINCE" {
                     return error(i, "fetch modifier CHANGEDSINCE");
                 }
@@ -55,9 +53,12 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
 }
 
 /// A fetch item name: letters, digits and dots (`BODY.PEEK`, `RFC822.SIZE`), upper-cased.
-fn fetch_name(i: &[u8]) -> PResult<'_, String> {
-    let (rest, n) = take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'.')(i)?;
-    Ok((rest, ascii_upper(n)))
+fn fetch_name(i: &[u8]) -> PResult<'_, Word> {
+    word_of(
+        i,
+        |b| b.is_ascii_alphanumeric() || b == b'.',
+        "valid syntax",
+    )
 }
 
 /// One `fetch-att`.
@@ -65,19 +66,19 @@ fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
     use FetchAttr as A;
     let (rest, name) = expect("fetch attribute", fetch_name)(i)?;
     let has_section = rest.first() == Some(&b'[');
-    Ok(match name.as_str() {
-        "ENVELOPE" => (rest, A::Envelope),
-        "FLAGS" => (rest, A::Flags),
-        "INTERNALDATE" => (rest, A::InternalDate),
-        "RFC822" => (rest, A::Rfc822),
-        "RFC822.HEADER" => (rest, A::Rfc822Header),
-        "RFC822.SIZE" => (rest, A::Rfc822Size),
-        "RFC822.TEXT" => (rest, A::Rfc822Text),
-        "BODYSTRUCTURE" => (rest, A::BodyStructure),
-        "UID" => (rest, A::Uid),
-        "MODSEQ" => (rest, A::ModSeq),
-        "BODY" if !has_section => (rest, A::Body),
-        "BODY" | "BODY.PEEK" => {
+    Ok(match name.as_bytes() {
+        b"ENVELOPE" => (rest, A::Envelope),
+        b"FLAGS" => (rest, A::Flags),
+        b"INTERNALDATE" => (rest, A::InternalDate),
+        b"RFC822" => (rest, A::Rfc822),
+        b"RFC822.HEADER" => (rest, A::Rfc822Header),
+        b"RFC822.SIZE" => (rest, A::Rfc822Size),
+        b"RFC822.TEXT" => (rest, A::Rfc822Text),
+        b"BODYSTRUCTURE" => (rest, A::BodyStructure),
+        b"UID" => (rest, A::Uid),
+        b"MODSEQ" => (rest, A::ModSeq),
+        b"BODY" if !has_section => (rest, A::Body),
+        b"BODY" | b"BODY.PEEK" => {
             let (rest, section) = section(rest)?;
             let (rest, partial) = partial(rest)?;
             let peek = name == "BODY.PEEK";
@@ -90,7 +91,7 @@ fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
                 },
             )
         }
-        "BINARY" | "BINARY.PEEK" => {
+        b"BINARY" | b"BINARY.PEEK" => {
             let (rest, section) = section_binary(rest)?;
             let (rest, partial) = partial(rest)?;
             let peek = name == "BINARY.PEEK";
@@ -103,11 +104,11 @@ fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
                 },
             )
         }
-        "BINARY.SIZE" => {
+        b"BINARY.SIZE" => {
             let (rest, section) = section_binary(rest)?;
             (rest, A::BinarySize { section })
         }
-        "ALL" | "FAST" | "FULL" => {
+        b"ALL" | b"FAST" | b"FULL" => {
             return failure(
                 i,
                 "fetch attribute (macros ALL, FAST and FULL stand alone, not in a list)",
@@ -169,15 +170,15 @@ fn section_text(i: &[u8], after_part: bool) -> PResult<'_, SectionText> {
         "section text (HEADER, HEADER.FIELDS, TEXT, MIME)",
         fetch_name,
     )(i)?;
-    Ok(match name.as_str() {
-        "HEADER" => (rest, SectionText::Header),
-        "TEXT" => (rest, SectionText::Text),
-        "MIME" if after_part => (rest, SectionText::Mime),
-        "MIME" => return failure(i, "a part number before MIME"),
-        "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
+    Ok(match name.as_bytes() {
+        b"HEADER" => (rest, SectionText::Header),
+        b"TEXT" => (rest, SectionText::Text),
+        b"MIME" if after_part => (rest, SectionText::Mime),
+        b"MIME" => return failure(i, "a part number before MIME"),
+        b"HEADER.FIELDS" | b"HEADER.FIELDS.NOT" => {
             let (rest, _) = sp(rest)?;
             let (rest, fields) = paren_list(rest, 1, expect("header field name", astring_utf8))?;
-            let not = name.ends_with(".NOT");
+            let not = name.as_bytes().ends_with(b".NOT");
             (rest, SectionText::HeaderFields { not, fields })
         }
         _ => return error(i, "section text (HEADER, HEADER.FIELDS, TEXT, MIME)"),
@@ -218,7 +219,7 @@ pub(crate) fn store(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let mut unchanged_since = None;
     if i.first() == Some(&b'(') {
         let (rest, mods) = paren_list(i, 1, |i| {
-            let (r, name) = expect("store modifier", keyword)(i)?;
+            let (r, name) = expect("store modifier", word)(i)?;
             if name != "UNCHANGEDSINCE" {
                 return error(i, "store modifier UNCHANGEDSINCE");
             }
@@ -234,9 +235,9 @@ pub(crate) fn store(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
         _ => (i, StoreOp::Replace),
     };
     let (rest, name) = expect("FLAGS, +FLAGS or -FLAGS", fetch_name)(rest)?;
-    let silent = match name.as_str() {
-        "FLAGS" => false,
-        "FLAGS.SILENT" => true,
+    let silent = match name.as_bytes() {
+        b"FLAGS" => false,
+        b"FLAGS.SILENT" => true,
         _ => return error(i, "FLAGS, +FLAGS or -FLAGS"),
     };
     let (rest, _) = sp(rest)?;

@@ -35,7 +35,7 @@ pub(crate) fn create(i: &[u8]) -> PResult<'_, CommandBody> {
     let mut special_use = Vec::new();
     if let Some(rest) = i.strip_prefix(b" ") {
         let (rest, params) = paren_list(rest, 1, |i| {
-            let (r, name) = expect("create parameter", keyword)(i)?;
+            let (r, name) = expect("create parameter", word)(i)?;
             if name != "USE" {
                 return error(i, "create parameter USE");
             }
@@ -99,7 +99,7 @@ pub(crate) fn list(i: &[u8]) -> PResult<'_, CommandBody> {
     let mut return_options = Vec::new();
     let mut return_status = None;
     if let Some(rest) = i.strip_prefix(b" ") {
-        let (rest, word) = expect("RETURN", keyword)(rest)?;
+        let (rest, word) = expect("RETURN", word)(rest)?;
         if word != "RETURN" {
             return error(i, "RETURN");
         }
@@ -148,16 +148,16 @@ pub(crate) fn lsub(i: &[u8]) -> PResult<'_, CommandBody> {
 /// `"(" status-att *(SP status-att) ")"`.
 fn status_items(i: &[u8]) -> PResult<'_, Vec<StatusItem>> {
     paren_list(i, 1, |i| {
-        let (r, name) = expect("status item", keyword)(i)?;
-        let item = match name.as_str() {
-            "MESSAGES" => StatusItem::Messages,
-            "RECENT" => StatusItem::Recent,
-            "UIDNEXT" => StatusItem::UidNext,
-            "UIDVALIDITY" => StatusItem::UidValidity,
-            "UNSEEN" => StatusItem::Unseen,
-            "DELETED" => StatusItem::Deleted,
-            "SIZE" => StatusItem::Size,
-            "HIGHESTMODSEQ" => StatusItem::HighestModSeq,
+        let (r, name) = expect("status item", word)(i)?;
+        let item = match name.as_bytes() {
+            b"MESSAGES" => StatusItem::Messages,
+            b"RECENT" => StatusItem::Recent,
+            b"UIDNEXT" => StatusItem::UidNext,
+            b"UIDVALIDITY" => StatusItem::UidValidity,
+            b"UNSEEN" => StatusItem::Unseen,
+            b"DELETED" => StatusItem::Deleted,
+            b"SIZE" => StatusItem::Size,
+            b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
             _ => {
                 return error(
                     i,

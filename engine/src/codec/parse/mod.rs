@@ -149,62 +149,61 @@ fn full_command<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
 
 fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
     use CommandBody as C;
-    let (rest, name) = expect("command name", keyword)(i)?;
+    let (rest, name) = expect("command name", word)(i)?;
     let done = |b| Ok((rest, b));
-    match name.as_str() {
-        "CAPABILITY" => done(C::Capability),
-        "NOOP" => done(C::Noop),
-        "LOGOUT" => done(C::Logout),
-        "STARTTLS" => done(C::StartTls),
-        "NAMESPACE" => done(C::Namespace),
-        "IDLE" => done(C::Idle),
-        "CHECK" => done(C::Check),
-        "CLOSE" => done(C::Close),
-        "UNSELECT" => done(C::Unselect),
-        "EXPUNGE" => done(C::Expunge { uids: None }),
-        "ID" => id(rest),
-        "LOGIN" => login(rest),
-        "AUTHENTICATE" => authenticate(rest),
-        "ENABLE" => enable(rest),
-        "SELECT" => mailbox::select(rest, false),
-        "EXAMINE" => mailbox::select(rest, true),
-        "CREATE" => mailbox::create(rest),
-        "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE" => {
+    match name.as_bytes() {
+        b"CAPABILITY" => done(C::Capability),
+        b"NOOP" => done(C::Noop),
+        b"LOGOUT" => done(C::Logout),
+        b"STARTTLS" => done(C::StartTls),
+        b"NAMESPACE" => done(C::Namespace),
+        b"IDLE" => done(C::Idle),
+        b"CHECK" => done(C::Check),
+        b"CLOSE" => done(C::Close),
+        b"UNSELECT" => done(C::Unselect),
+        b"EXPUNGE" => done(C::Expunge { uids: None }),
+        b"ID" => id(rest),
+        b"LOGIN" => login(rest),
+        b"AUTHENTICATE" => authenticate(rest),
+        b"ENABLE" => enable(rest),
+        b"SELECT" => mailbox::select(rest, false),
+        b"EXAMINE" => mailbox::select(rest, true),
+        b"CREATE" => mailbox::create(rest),
+        b"DELETE" | b"SUBSCRIBE" | b"UNSUBSCRIBE" => {
             let (rest, mailbox) = self::core::mailbox(sp(rest)?.0)?;
             Ok((
                 rest,
-                match name.as_str() {
-                    "DELETE" => C::Delete { mailbox },
-                    "SUBSCRIBE" => C::Subscribe { mailbox },
+                match name.as_bytes() {
+                    b"DELETE" => C::Delete { mailbox },
+                    b"SUBSCRIBE" => C::Subscribe { mailbox },
                     _ => C::Unsubscribe { mailbox },
                 },
             ))
         }
-        "RENAME" => {
+        b"RENAME" => {
             let (rest, from) = self::core::mailbox(sp(rest)?.0)?;
             let (rest, to) = self::core::mailbox(sp(rest)?.0)?;
             Ok((rest, C::Rename { from, to }))
         }
-        "LIST" => mailbox::list(rest),
-        "LSUB" => mailbox::lsub(rest),
-        "STATUS" => mailbox::status(rest),
-        "APPEND" => mailbox::append(rest),
-        "SEARCH" => search::search(ctx, rest, false),
-        "FETCH" => fetch::fetch(rest, false),
-        "STORE" => fetch::store(rest, false),
-        "COPY" => copy_move(rest, false, false),
-        "MOVE" => copy_move(rest, false, true),
-        "UID" => {
+        b"LIST" => mailbox::list(rest),
+        b"LSUB" => mailbox::lsub(rest),
+        b"STATUS" => mailbox::status(rest),
+        b"APPEND" => mailbox::append(rest),
+        b"SEARCH" => search::search(ctx, rest, false),
+        b"FETCH" => fetch::fetch(rest, false),
+        b"STORE" => fetch::store(rest, false),
+        b"COPY" => copy_move(rest, false, false),
+        b"MOVE" => copy_move(rest, false, true),
+        b"UID" => {
             let (after, _) = sp(rest)?;
-            let (rest, sub) =
-                expect("COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE", keyword)(after)?;
-            match sub.as_str() {
-                "COPY" => copy_move(rest, true, false),
-                "MOVE" => copy_move(rest, true, true),
-                "FETCH" => fetch::fetch(rest, true),
-                "SEARCH" => search::search(ctx, rest, true),
-                "STORE" => fetch::store(rest, true),
-                "EXPUNGE" => {
+            let (rest, sub) = expect("COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE", word)(after)?;
+            match sub.as_bytes() {
+                b"COPY" => copy_move(rest, true, false),
+                b"MOVE" => copy_move(rest, true, true),
+                b"FETCH" => fetch::fetch(rest, true),
+                b"SEARCH" => search::search(ctx, rest, true),
+                b"STORE" => fetch::store(rest, true),
+                b"EXPUNGE" => {
                     let (rest, set) = sequence_set(sp(rest)?.0)?;
                     Ok((rest, C::Expunge { uids: Some(set) }))
                 }

@@ -71,7 +71,8 @@ fn strip_keyword<'a>(i: &'a [u8], word: &str) -> Option<&'a [u8]> {
 /// `search-key *(SP search-key)`, stopping before `)` or the end of the line.
 fn search_keys<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, Vec<SearchKey>> {
     let (mut i, first) = search_key(ctx, i, depth)?;
-    let mut keys = vec![first];
+    let mut keys = Vec::with_capacity(4);
+    keys.push(first);
     while let Some(rest) = i.strip_prefix(b" ") {
         let (rest, key) = search_key(ctx, rest, depth)?;
         keys.push(key);
@@ -104,102 +105,102 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
         }
         _ => {}
     }
-    let (rest, name) = expect("search key", keyword)(i)?;
-    match name.as_str() {
-        "NOT" => {
+    let (rest, name) = expect("search key", word)(i)?;
+    match name.as_bytes() {
+        b"NOT" => {
             let (rest, key) = search_key(ctx, sp(rest)?.0, depth + 1)?;
             Ok((rest, SearchKey::Not(Box::new(key))))
         }
-        "OR" => {
+        b"OR" => {
             let (rest, a) = search_key(ctx, sp(rest)?.0, depth + 1)?;
             let (rest, b) = search_key(ctx, sp(rest)?.0, depth + 1)?;
             Ok((rest, SearchKey::Or(Box::new(a), Box::new(b))))
         }
-        _ => leaf_key(ctx, i, rest, &name),
+        _ => leaf_key(ctx, i, rest, name.as_bytes()),
     }
 }
 
 /// A search key that does not nest, named `name` (upper-cased); `rest` follows the name.
 #[inline(never)]
-fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: &str) -> PResult<'a, SearchKey> {
+fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: &[u8]) -> PResult<'a, SearchKey> {
     let text = |i| search_string(ctx, i);
     use SearchKey as K;
     let arg = |r| sp(r);
     Ok(match name {
-        "ALL" => (rest, K::All),
-        "ANSWERED" => (rest, K::Answered),
-        "DELETED" => (rest, K::Deleted),
-        "DRAFT" => (rest, K::Draft),
-        "FLAGGED" => (rest, K::Flagged),
-        "NEW" => (rest, K::New),
-        "OLD" => (rest, K::Old),
-        "RECENT" => (rest, K::Recent),
-        "SEEN" => (rest, K::Seen),
-        "UNANSWERED" => (rest, K::Unanswered),
-        "UNDELETED" => (rest, K::Undeleted),
-        "UNDRAFT" => (rest, K::Undraft),
-        "UNFLAGGED" => (rest, K::Unflagged),
-        "UNSEEN" => (rest, K::Unseen),
-        "BCC" | "BODY" | "CC" | "FROM" | "SUBJECT" | "TEXT" | "TO" => {
+        b"ALL" => (rest, K::All),
+        b"ANSWERED" => (rest, K::Answered),
+        b"DELETED" => (rest, K::Deleted),
+        b"DRAFT" => (rest, K::Draft),
+        b"FLAGGED" => (rest, K::Flagged),
+        b"NEW" => (rest, K::New),
+        b"OLD" => (rest, K::Old),
+        b"RECENT" => (rest, K::Recent),
+        b"SEEN" => (rest, K::Seen),
+        b"UNANSWERED" => (rest, K::Unanswered),
+        b"UNDELETED" => (rest, K::Undeleted),
+        b"UNDRAFT" => (rest, K::Undraft),
+        b"UNFLAGGED" => (rest, K::Unflagged),
+        b"UNSEEN" => (rest, K::Unseen),
+        b"BCC" | b"BODY" | b"CC" | b"FROM" | b"SUBJECT" | b"TEXT" | b"TO" => {
             let (rest, s) = text(arg(rest)?.0)?;
             let key = match name {
-                "BCC" => K::Bcc(s),
-                "BODY" => K::Body(s),
-                "CC" => K::Cc(s),
-                "FROM" => K::From(s),
-                "SUBJECT" => K::Subject(s),
-                "TEXT" => K::Text(s),
+                b"BCC" => K::Bcc(s),
+                b"BODY" => K::Body(s),
+                b"CC" => K::Cc(s),
+                b"FROM" => K::From(s),
+                b"SUBJECT" => K::Subject(s),
+                b"TEXT" => K::Text(s),
                 _ => K::To(s),
             };
             (rest, key)
         }
-        "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
+        b"BEFORE" | b"ON" | b"SINCE" | b"SENTBEFORE" | b"SENTON" | b"SENTSINCE" => {
             let (rest, d) = expect("date (d-Mon-yyyy)", date)(arg(rest)?.0)?;
             let key = match name {
-                "BEFORE" => K::Before(d),
-                "ON" => K::On(d),
-                "SINCE" => K::Since(d),
-                "SENTBEFORE" => K::SentBefore(d),
-                "SENTON" => K::SentOn(d),
+                b"BEFORE" => K::Before(d),
+                b"ON" => K::On(d),
+                b"SINCE" => K::Since(d),
+                b"SENTBEFORE" => K::SentBefore(d),
+                b"SENTON" => K::SentOn(d),
                 _ => K::SentSince(d),
             };
             (rest, key)
         }
-        "KEYWORD" | "UNKEYWORD" => {
+        b"KEYWORD" | b"UNKEYWORD" => {
             let (rest, a) = expect("keyword", atom)(arg(rest)?.0)?;
             let k = ascii_string(a);
             (
                 rest,
-                if name == "KEYWORD" {
+                if name == b"KEYWORD" {
                     K::Keyword(k)
                 } else {
                     K::Unkeyword(k)
                 },
             )
         }
-        "HEADER" => {
+        b"HEADER" => {
             let (rest, field) = expect("header field name", astring_utf8)(arg(rest)?.0)?;
             let (rest, value) = text(arg(rest)?.0)?;
             (rest, K::Header(field, value))
         }
-        "LARGER" | "SMALLER" => {
+        b"LARGER" | b"SMALLER" => {
             // number64 in RFC 9051; sizes past u32::MAX saturate (no message is that large).
             let (rest, n) = number64(arg(rest)?.0)?;
             let n = u32::try_from(n).unwrap_or(u32::MAX);
             (
                 rest,
-                if name == "LARGER" {
+                if name == b"LARGER" {
                     K::Larger(n)
                 } else {
                     K::Smaller(n)
                 },
             )
         }
-        "UID" => {
+        b"UID" => {
             let (rest, set) = sequence_set(arg(rest)?.0)?;
             (rest, K::Uid(set))
         }
-        "MODSEQ" => {
+        b"MODSEQ" => {
             // MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer (RFC 7162).
             let (mut rest, _) = arg(rest)?;
             if rest.first() == Some(&b'"') {
@@ -212,8 +213,8 @@ fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: &str) -> PResult<'
                     return failure(rest, "entry name \"/flags/<flag>\"");
                 }
                 let (r, _) = sp(r)?;
-                let (r, t) = expect("entry type (priv, shared or all)", keyword)(r)?;
-                if !matches!(t.as_str(), "PRIV" | "SHARED" | "ALL") {
+                let (r, t) = expect("entry type (priv, shared or all)", word)(r)?;
+                if !matches!(t.as_bytes(), b"PRIV" | b"SHARED" | b"ALL") {
                     return failure(r, "entry type priv, shared or all");
                 }
                 (rest, _) = sp(r)?;
