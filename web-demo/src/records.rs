@@ -80,16 +80,59 @@ impl MessageRec {
 
     /// What SELECT and `changes_since` report.
     pub fn meta(&self) -> MessageMeta {
-        MessageMeta {
-            uid: self.uid,
-            flags: self.flag_values(),
-            modseq: self.modseq,
-        }
+        meta_of(self.uid, &self.flags, self.modseq)
     }
 
     /// True if the message carries `flag`.
     pub fn has(&self, flag: &Flag) -> bool {
-        self.flags.iter().any(|f| f == flag.as_str())
+        has_flag(&self.flags, flag)
+    }
+}
+
+fn meta_of(uid: Uid, flags: &[String], modseq: u64) -> MessageMeta {
+    MessageMeta {
+        uid,
+        flags: flags.iter().map(|f| Flag::from_atom(f)).collect(),
+        modseq,
+    }
+}
+
+fn has_flag(flags: &[String], flag: &Flag) -> bool {
+    flags.iter().any(|f| f == flag.as_str())
+}
+
+/// The leading fields of a `messages` row, decoded without its parse: postcard writes fields
+/// in order, so these are a prefix of a `MessageRec`'s bytes. What counts, flags, sizes and
+/// dates need (STATUS, SELECT, RFC822.SIZE) without decoding every envelope and body
+/// structure of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MessageHead {
+    pub uid: Uid,
+    pub flags: Vec<String>,
+    pub modseq: u64,
+    pub size: u64,
+    pub internal_secs: i64,
+    pub internal_zone: i16,
+}
+
+impl MessageHead {
+    /// Decodes the head of `MessageRec` bytes, ignoring the rest.
+    pub fn decode(bytes: &[u8], what: &str) -> StoreResult<MessageHead> {
+        postcard::take_from_bytes(bytes)
+            .map(|(head, _rest)| head)
+            .map_err(|e| StoreError::Backend(format!("corrupt {what} record in IndexedDB: {e}")))
+    }
+
+    pub fn internal_date(&self) -> DateTime {
+        DateTime::from_unix(self.internal_secs, self.internal_zone)
+    }
+
+    pub fn meta(&self) -> MessageMeta {
+        meta_of(self.uid, &self.flags, self.modseq)
+    }
+
+    pub fn has(&self, flag: &Flag) -> bool {
+        has_flag(&self.flags, flag)
     }
 }
 
@@ -148,6 +191,28 @@ mod tests {
         assert_eq!(back.flag_values(), msg.flags);
         assert!(back.has(&Flag::Seen));
         assert_eq!(back.parsed.envelope(), msg.parsed.envelope());
+    }
+
+    #[test]
+    fn message_head_is_a_prefix_of_the_record() {
+        let msg = test_message("hello", &[Flag::Seen], 3);
+        let rec = MessageRec {
+            uid: 7,
+            flags: flag_atoms(&msg.flags),
+            modseq: 9,
+            size: msg.raw.len() as u64,
+            internal_secs: msg.internal_date.unix_seconds(),
+            internal_zone: msg.internal_date.zone_minutes,
+            parsed: (*msg.parsed).clone(),
+        };
+        let head = MessageHead::decode(&encode(&rec, "message").unwrap(), "message").unwrap();
+        assert_eq!(
+            (head.uid, &head.flags, head.modseq, head.size),
+            (7, &rec.flags, 9, rec.size)
+        );
+        assert_eq!(head.internal_date(), rec.internal_date());
+        assert_eq!(head.meta(), rec.meta());
+        assert!(head.has(&Flag::Seen));
     }
 
     #[test]

@@ -9,10 +9,10 @@ use tidings_engine::store::{
     Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, Snapshot,
     Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
 };
-use tidings_engine::types::{Flag, SpecialUse, Uid};
+use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
 use super::{IndexedDbStore, Tables};
-use crate::records::{flag_atoms, AccountRec, MailboxRec, MessageRec, TombstoneRec};
+use crate::records::{flag_atoms, AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
 use tidings_engine::store::{
     apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
 };
@@ -95,8 +95,9 @@ async fn insert_all(
         msg.set_flags(&flags);
         msg.uid = uid;
         msg.modseq = modseq;
-        t.put_message(dest.id, &msg).await?;
-        t.put_blob(dest.id, uid, &raw).await?;
+        let (row, bytes) = (t.put_message(dest.id, &msg), t.put_blob(dest.id, uid, &raw));
+        row.await?;
+        bytes.await?;
         mapping.push((old, uid));
     }
     Ok(mapping)
@@ -130,9 +131,9 @@ async fn take_copies(
 ) -> StoreResult<Vec<(MessageRec, Vec<u8>)>> {
     let mut out = Vec::new();
     for uid in sorted(uids) {
-        if let Some(msg) = t.message(mailbox, uid).await? {
-            let raw = t
-                .blob(mailbox, uid)
+        let (msg, raw) = (t.message(mailbox, uid), t.blob(mailbox, uid));
+        if let Some(msg) = msg.await? {
+            let raw = raw
                 .await?
                 .ok_or_else(|| StoreError::Backend(format!("bytes of UID {uid} missing")))?;
             out.push((msg, raw));
@@ -342,8 +343,8 @@ impl Store for IndexedDbStore {
         let t = Tables::new(&tx)?;
         let mbs = t.mailboxes_of(account).await?;
         let m = find(&mbs, &normal(name)).ok_or(StoreError::NoSuchMailbox)?;
-        let msgs = t.messages(m.id).await?;
-        let count = |f: &dyn Fn(&MessageRec) -> bool| {
+        let msgs = t.heads(m.id).await?;
+        let count = |f: &dyn Fn(&MessageHead) -> bool| {
             u32::try_from(msgs.iter().filter(|x| f(x)).count()).unwrap_or(u32::MAX)
         };
         Ok(MailboxStatus {
@@ -364,7 +365,7 @@ impl Store for IndexedDbStore {
         let name = normal(name);
         let mbs = t.mailboxes_of(account).await?;
         let m = find(&mbs, &name).ok_or(StoreError::NoSuchMailbox)?;
-        let msgs = t.messages(m.id).await?;
+        let msgs = t.heads(m.id).await?;
         Ok(Snapshot {
             id: m.id,
             name,
@@ -373,7 +374,7 @@ impl Store for IndexedDbStore {
             highest_modseq: m.highest_modseq,
             recent_mark: m.recent_mark,
             keywords: m.keywords.clone(),
-            messages: msgs.iter().map(MessageRec::meta).collect(),
+            messages: msgs.iter().map(MessageHead::meta).collect(),
         })
     }
 
@@ -396,11 +397,11 @@ impl Store for IndexedDbStore {
         expunged.sort_unstable();
         expunged.dedup();
         let changed: Vec<MessageMeta> = t
-            .messages(mailbox)
+            .heads(mailbox)
             .await?
             .iter()
             .filter(|x| x.modseq > modseq)
-            .map(MessageRec::meta)
+            .map(MessageHead::meta)
             .collect();
         Ok(Changes {
             highest_modseq: m.highest_modseq,
@@ -418,7 +419,7 @@ impl Store for IndexedDbStore {
             let t = Tables::new(&tx)?;
             let mut m = t.mailbox(account, mailbox).await?;
             let claimed: Vec<Uid> = t
-                .messages(mailbox)
+                .heads(mailbox)
                 .await?
                 .iter()
                 .map(|x| x.uid)
@@ -557,11 +558,9 @@ impl Store for IndexedDbStore {
     ) -> StoreResult<MessageInfo> {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
+        let msg = t.message(mailbox, uid);
         t.mailbox(account, mailbox).await?;
-        let msg = t
-            .message(mailbox, uid)
-            .await?
-            .ok_or(StoreError::NoSuchMailbox)?;
+        let msg = msg.await?.ok_or(StoreError::NoSuchMailbox)?;
         Ok(MessageInfo {
             uid,
             size: msg.size,
@@ -578,12 +577,25 @@ impl Store for IndexedDbStore {
     ) -> StoreResult<Arc<[u8]>> {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
+        let raw = t.blob(mailbox, uid);
         t.mailbox(account, mailbox).await?;
-        let raw = t
-            .blob(mailbox, uid)
-            .await?
-            .ok_or(StoreError::NoSuchMailbox)?;
+        let raw = raw.await?.ok_or(StoreError::NoSuchMailbox)?;
         Ok(Arc::from(raw))
+    }
+
+    /// Size and date from the head of the message row, without decoding its parse.
+    async fn message_summary(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, DateTime)> {
+        let tx = self.begin(false)?;
+        let t = Tables::new(&tx)?;
+        let head = t.message_head(mailbox, uid);
+        t.mailbox(account, mailbox).await?;
+        let head = head.await?.ok_or(StoreError::NoSuchMailbox)?;
+        Ok((head.size, head.internal_date()))
     }
 
     fn watch(&self, account: &Account) -> Watch {
