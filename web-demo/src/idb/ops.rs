@@ -12,7 +12,7 @@ use tidings_engine::store::{
 use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
 use super::{IndexedDbStore, Tables};
-use crate::records::{flag_atoms, AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
+use crate::records::{AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
 use tidings_engine::store::{
     apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
 };
@@ -86,15 +86,15 @@ async fn insert_all(
     let modseq = dest.bump();
     let mut mapping = Vec::with_capacity(msgs.len());
     for (mut msg, raw) in msgs {
-        let old = msg.uid;
+        let old = msg.head.uid;
         let uid = dest.uidnext;
         dest.uidnext = uid
             .checked_add(1)
             .ok_or_else(|| StoreError::Cannot(UID_SPACE.into()))?;
-        let flags = canonical_flags(&msg.flag_values(), &mut dest.keywords);
-        msg.set_flags(&flags);
-        msg.uid = uid;
-        msg.modseq = modseq;
+        let flags = canonical_flags(&msg.head.flag_values(), &mut dest.keywords);
+        msg.head.set_flags(&flags);
+        msg.head.uid = uid;
+        msg.head.modseq = modseq;
         let (row, bytes) = (t.put_message(dest.id, &msg), t.put_blob(dest.id, uid, &raw));
         row.await?;
         bytes.await?;
@@ -158,12 +158,12 @@ async fn move_inbox(
     }
     let modseq = inbox.bump();
     for mut msg in msgs {
-        let uid = msg.uid;
+        let uid = msg.head.uid;
         let raw = t
             .blob(inbox.id, uid)
             .await?
             .ok_or_else(|| StoreError::Backend(format!("bytes of UID {uid} missing")))?;
-        msg.modseq = fresh.highest_modseq;
+        msg.head.modseq = fresh.highest_modseq;
         t.put_message(fresh.id, &msg).await?;
         t.put_blob(fresh.id, uid, &raw).await?;
         t.delete_message(inbox.id, uid).await?;
@@ -446,15 +446,7 @@ impl Store for IndexedDbStore {
             let mut m = find(&mbs, &normal(mailbox))
                 .ok_or(StoreError::NoSuchMailbox)?
                 .clone();
-            let rec = MessageRec {
-                uid: 0,
-                flags: flag_atoms(&message.flags),
-                modseq: 0,
-                size: message.raw.len() as u64,
-                internal_secs: message.internal_date.unix_seconds(),
-                internal_zone: message.internal_date.zone_minutes,
-                parsed: (*message.parsed).clone(),
-            };
+            let rec = MessageRec::new(&message);
             let mapping = insert_all(&t, &mut m, vec![(rec, message.raw.to_vec())]).await?;
             t.put_mailbox(&m).await?;
             Appended {
@@ -486,11 +478,11 @@ impl Store for IndexedDbStore {
                 let Some(msg) = t.message(mailbox, uid).await? else {
                     continue;
                 };
-                if unchanged_since.is_some_and(|since| msg.modseq > since) {
+                if unchanged_since.is_some_and(|since| msg.head.modseq > since) {
                     failed.push(uid);
                     continue;
                 }
-                let new = apply_flag_op(&msg.flag_values(), op, flags, &mut m.keywords);
+                let new = apply_flag_op(&msg.head.flag_values(), op, flags, &mut m.keywords);
                 updates.push((msg, new));
             }
             let changed = updates.iter().any(|(_, new)| new.is_some());
@@ -498,11 +490,11 @@ impl Store for IndexedDbStore {
             let mut done = Vec::new();
             for (mut msg, new) in updates {
                 if let Some(flags) = new {
-                    msg.set_flags(&flags);
-                    msg.modseq = modseq;
+                    msg.head.set_flags(&flags);
+                    msg.head.modseq = modseq;
                     t.put_message(mailbox, &msg).await?;
                 }
-                done.push(msg.meta());
+                done.push(msg.head.meta());
             }
             t.put_mailbox(&m).await?;
             ((done, failed), changed)
@@ -563,8 +555,8 @@ impl Store for IndexedDbStore {
         let msg = msg.await?.ok_or(StoreError::NoSuchMailbox)?;
         Ok(MessageInfo {
             uid,
-            size: msg.size,
-            internal_date: msg.internal_date(),
+            size: msg.head.size,
+            internal_date: msg.head.internal_date(),
             parsed: Arc::new(msg.parsed),
         })
     }

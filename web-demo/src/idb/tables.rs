@@ -328,7 +328,7 @@ impl<'a> Tables<'a> {
     ) -> impl Future<Output = StoreResult<()>> {
         Self::put(
             &self.messages,
-            message_key(mailbox, rec.uid),
+            message_key(mailbox, rec.head.uid),
             rec,
             "message",
         )
