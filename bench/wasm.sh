@@ -31,13 +31,8 @@ PIDS=()
 PAGE_PID=""
 
 stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
-    local pid=$1
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    kill -TERM "$1" 2>/dev/null || return 0
+    timeout 10 tail --pid="$1" -f /dev/null || kill -KILL "$1" 2>/dev/null || true
 }
 cleanup() {
     set +e
