@@ -1,6 +1,8 @@
 //! The `Store` methods of `IndexedDbStore`: MemoryStore's rules, one transaction per call.
 //! Each method opens a transaction, works through `Tables`, and commits only on success.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tidings_engine::command::{MailboxName, StoreOp};
@@ -70,15 +72,29 @@ pub(crate) async fn add_user(t: &Tables<'_>, name: &str, password: &[u8]) -> Sto
     Ok(())
 }
 
-/// Writes `msgs` (with their bytes) into `dest` under new UIDs with one new modseq, as
-/// MemoryStore's `insert_all`; returns (old, new) UID pairs. The caller writes `dest`.
-async fn insert_all(
-    t: &Tables<'_>,
+/// Writes started and not awaited yet. IndexedDB runs a transaction's requests in the order
+/// they were made, so writes awaited together (or by the commit) share one round trip.
+type Writes<'a> = Vec<Pin<Box<dyn Future<Output = StoreResult<()>> + 'a>>>;
+
+/// Waits for started writes; the first failure is the answer.
+async fn finish(writes: Writes<'_>) -> StoreResult<()> {
+    for w in writes {
+        w.await?;
+    }
+    Ok(())
+}
+
+/// Starts writing `msgs` (with their bytes) into `dest` under new UIDs with one new modseq,
+/// as MemoryStore's `insert_all`; returns (old, new) UID pairs and the writes to await. The
+/// caller writes `dest`.
+fn insert_all<'a>(
+    t: &'a Tables<'_>,
     dest: &mut MailboxRec,
     msgs: Vec<(MessageRec, Vec<u8>)>,
-) -> StoreResult<Vec<(Uid, Uid)>> {
+) -> StoreResult<(Vec<(Uid, Uid)>, Writes<'a>)> {
+    let mut writes: Writes<'a> = Vec::new();
     if msgs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), writes));
     }
     if msgs.len() as u64 > u64::from(u32::MAX - dest.uidnext) {
         return Err(StoreError::Cannot(UID_SPACE.into()));
@@ -95,12 +111,11 @@ async fn insert_all(
         msg.head.set_flags(&flags);
         msg.head.uid = uid;
         msg.head.modseq = modseq;
-        let (row, bytes) = (t.put_message(dest.id, &msg), t.put_blob(dest.id, uid, &raw));
-        row.await?;
-        bytes.await?;
+        writes.push(Box::pin(t.put_message(dest.id, &msg)));
+        writes.push(Box::pin(t.put_blob(dest.id, uid, &raw)));
         mapping.push((old, uid));
     }
-    Ok(mapping)
+    Ok((mapping, writes))
 }
 
 /// Removes exactly these UIDs with one new modseq, leaving tombstones; returns the removed
@@ -447,8 +462,9 @@ impl Store for IndexedDbStore {
                 .ok_or(StoreError::NoSuchMailbox)?
                 .clone();
             let rec = MessageRec::new(&message);
-            let mapping = insert_all(&t, &mut m, vec![(rec, message.raw.to_vec())]).await?;
-            t.put_mailbox(&m).await?;
+            let (mapping, mut writes) = insert_all(&t, &mut m, vec![(rec, message.raw.to_vec())])?;
+            writes.push(Box::pin(t.put_mailbox(&m)));
+            finish(writes).await?;
             Appended {
                 mailbox: m.id,
                 uidvalidity: m.uidvalidity,
@@ -614,7 +630,8 @@ impl IndexedDbStore {
             let mut target = find(&mbs, &normal(dest))
                 .ok_or(StoreError::NoSuchMailbox)?
                 .clone();
-            let mapping = insert_all(&t, &mut target, msgs).await?;
+            let (mapping, writes) = insert_all(&t, &mut target, msgs)?;
+            finish(writes).await?;
             if expunge_source {
                 let moved: Vec<Uid> = mapping.iter().map(|p| p.0).collect();
                 if target.id == src.id {
