@@ -35,7 +35,7 @@ stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
     timeout 10 tail --pid="$1" -f /dev/null || kill -KILL "$1" 2>/dev/null || true
 }
 cleanup() {
-    set +e
+    set +eu   # whatever failed, stop everything
     if [ -n "$PAGE_PID" ] && kill -0 "$PAGE_PID" 2>/dev/null; then
         [ -n "${DRV[1]:-}" ] && echo quit >&"${DRV[1]}" 2>/dev/null
         for _ in $(seq 1 100); do kill -0 "$PAGE_PID" 2>/dev/null || break; sleep 0.1; done
