@@ -119,6 +119,17 @@ enum Scenario {
         #[arg(long, default_value_t = 20 * 1024)]
         size: usize,
     },
+    /// One connection as USER: APPEND N messages of S bytes one by one, then fetch them all
+    /// back (`UID FETCH 1:* (UID RFC822.SIZE BODY.PEEK[])`) and compare every byte.
+    AppendFetch {
+        /// Log in as this user (e.g. `demo`, which every Tidings host can provide).
+        #[arg(long, default_value = "load1")]
+        user: String,
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value_t = 20 * 1024)]
+        size: usize,
+    },
     /// Store N large messages, then `UID FETCH uid (BODY.PEEK[])` each one by one.
     FetchBig {
         #[arg(long, default_value_t = 50)]
@@ -180,6 +191,9 @@ fn run(cli: Cli) -> Result<u64> {
                 reuse,
             } => scenarios::big(&c, messages, repeat, size, reuse.as_deref()).await,
             Scenario::Append { count, size } => scenarios::append(&c, count, size).await,
+            Scenario::AppendFetch { user, count, size } => {
+                scenarios::append_fetch(&c, &user, count, size).await
+            }
             Scenario::FetchBig { count, size, tls } => {
                 scenarios::fetch_big(&c, count, size, tls).await
             }

@@ -1,5 +1,6 @@
 //! The benchmark scenarios: mixed Thunderbird-like load, connection setup and IDLE push,
-//! big mailbox, APPEND one by one, and large-message FETCH (plain or TLS).
+//! big mailbox, APPEND one by one, APPEND then FETCH back, and large-message FETCH (plain or
+//! TLS).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -938,4 +939,110 @@ pub async fn fetch_big(c: &Common, count: usize, size: usize, over_tls: bool) ->
     let errors = stats.total_errors();
     metric(&format!("{name}.errors"), errors as f64, "n");
     Ok(errors)
+}
+
+/// One connection as `user`: APPEND `count` × `size` bytes one by one (each waiting for its
+/// OK), then fetch them all back with one `UID FETCH 1:* (UID RFC822.SIZE BODY.PEEK[])` (what
+/// a client syncing a folder for offline use sends) and compare every byte.
+pub async fn append_fetch(c: &Common, user: &str, count: usize, size: usize) -> Result<u64> {
+    let mut cl = Client::connect(&plain(c)).await?;
+    cl.login(user, &c.password).await?;
+    let mbox = format!("appfetch-{}", run_id() % 1_000_000_000);
+    cl.ok(&format!("CREATE {}", quote(&mbox))).await?;
+    let stats = Stats::default();
+    let base = run_id() << 16;
+    let spec = Spec {
+        size,
+        ..Spec::default()
+    };
+    println!("append_fetch: {count} × {size} bytes into {mbox} as {user}, one at a time");
+    let probe = Probe::start(c.server_pid);
+    let start = Instant::now();
+    let t = start;
+    for i in 0..count {
+        let m = msg::build(base + i as u64, spec);
+        if timed(&stats, "append", cl.append(&mbox, "", &m))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let n = stats.total_ok();
+    println!(
+        "append_fetch: {n} APPENDs in {secs:.2} s = {:.0}/s",
+        n as f64 / secs
+    );
+    metric("append_fetch.append.total", secs, "s");
+    metric("append_fetch.append.per_s", n as f64 / secs, "msg/s");
+    report_usage("append_fetch.append", probe.map(Probe::finish), None);
+
+    let exists = cl.select(&mbox).await?;
+    if exists as usize != count {
+        stats.err("select", &anyhow!("{exists} EXISTS, expected {count}"));
+    }
+    let probe = Probe::start(c.server_pid);
+    let t = Instant::now();
+    let fetched = timed(
+        &stats,
+        "fetch_all",
+        cl.ok("UID FETCH 1:* (UID RFC822.SIZE BODY.PEEK[])"),
+    )
+    .await;
+    let secs = t.elapsed().as_secs_f64();
+    let usage = probe.map(Probe::finish);
+    let mut bytes = 0usize;
+    if let Ok(a) = &fetched {
+        match check_all_bodies(a, count) {
+            Ok(b) => bytes = b,
+            Err(e) => stats.err("verify", &e),
+        }
+    }
+    let mib = bytes as f64 / 1048576.0;
+    println!(
+        "append_fetch: fetched {mib:.1} MiB in {secs:.2} s = {:.0} MiB/s",
+        mib / secs
+    );
+    stats.report("append_fetch", start.elapsed().as_secs_f64());
+    metric("append_fetch.fetch.total", secs, "s");
+    metric("append_fetch.fetch.mib_per_s", mib / secs, "MiB/s");
+    report_usage("append_fetch.fetch", usage, None);
+    let _ = cl.logout().await;
+    let errors = stats.total_errors();
+    metric("append_fetch.errors", errors as f64, "n");
+    Ok(errors)
+}
+
+/// Every message of a whole-mailbox body FETCH: `want` responses, distinct UIDs, each body
+/// as long as its RFC822.SIZE and equal to the message appended. Returns the body bytes.
+fn check_all_bodies(a: &Answer, want: usize) -> Result<usize> {
+    check_count(a, want)?;
+    let mut uids = std::collections::HashSet::new();
+    let mut bytes = 0;
+    for (seq, r) in a.numbered("FETCH") {
+        let line = r.line();
+        let uid: u32 = fetch_item(&line, "UID")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow!("message {seq}: no UID: {}", shorten(&line)))?;
+        if !uids.insert(uid) {
+            bail!("two FETCH responses for UID {uid}");
+        }
+        let size: usize = fetch_item(&line, "RFC822.SIZE")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow!("UID {uid}: no RFC822.SIZE: {}", shorten(&line)))?;
+        let body = r
+            .lits
+            .first()
+            .ok_or_else(|| anyhow!("UID {uid}: no BODY[]"))?;
+        if body.len() != size {
+            bail!(
+                "UID {uid}: BODY[] is {} bytes, RFC822.SIZE says {size}",
+                body.len()
+            );
+        }
+        msg::verify(body).map_err(|e| anyhow!("UID {uid}: BODY[] content: {e}"))?;
+        bytes += body.len();
+    }
+    Ok(bytes)
 }

@@ -2,7 +2,8 @@
 // end-to-end test: one command per stdin line, one JSON answer per stdout line.
 //
 //   node tests/shim/page_driver.mjs URL
-//   commands: wait-ready | reload | screenshot PATH | eval JS | text SELECTOR | console LINE | quit
+//   commands: wait-ready | reload | screenshot PATH | eval JS | text SELECTOR | console LINE |
+//             profile-start | profile-stop PATH (the page's CPU profile, .cpuprofile JSON) | quit
 //
 // Every command is bounded in time; the browser uses a fresh profile in a temp dir.
 
@@ -16,6 +17,7 @@ const url = process.argv[2];
 const EXE = process.env.CHROMIUM || '/usr/bin/chromium';
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tidings-chromium-'));
 const pageLog = [];
+let cdp = null;   // a CDP session, made by the first profile-start
 
 function answer(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -61,6 +63,17 @@ async function run(line) {
       await page.fill('#console-input', arg);
       await page.press('#console-input', 'Enter');
       return {};
+    case 'profile-start':
+      cdp = cdp || await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+      return {};
+    case 'profile-stop': {
+      if (!cdp) throw new Error('profile-stop without profile-start');
+      const { profile: prof } = await cdp.send('Profiler.stop');
+      fs.writeFileSync(arg, JSON.stringify(prof));
+      return { path: arg };
+    }
     case 'log':
       return { value: pageLog.slice(-50) };
     case 'quit':

@@ -208,13 +208,23 @@ class E2E:
         assert n == 2, n
         ok(self.c1.noop())
         ok(self.c2.noop())
-        rows = self.page.eval(
-            "[...document.querySelectorAll('#transcript .line')].map(r => r.className + '|' + r.textContent)")
-        assert any("client" in r and "IDLE" in r for r in rows), "client IDLE line in transcript"
-        assert any("cont" in r for r in rows), "continuation line in transcript"
-        assert any("untagged" in r and "EXISTS" in r for r in rows), "untagged EXISTS in transcript"
-        assert any("tagged-ok" in r for r in rows), "tagged OK in transcript"
-        assert any("literal" in r and "Hello through TCP" in r for r in rows), "literal in transcript"
+        # The transcript puts new rows on screen in batches (a few times a second).
+        wanted = {
+            "client IDLE line": lambda r: "client" in r and "IDLE" in r,
+            "continuation line": lambda r: "cont" in r,
+            "untagged EXISTS": lambda r: "untagged" in r and "EXISTS" in r,
+            "tagged OK": lambda r: "tagged-ok" in r,
+            "literal": lambda r: "literal" in r and "Hello through TCP" in r,
+        }
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            rows = self.page.eval(
+                "[...document.querySelectorAll('#transcript .line')].map(r => r.className + '|' + r.textContent)")
+            missing = [what for what, seen in wanted.items() if not any(seen(r) for r in rows)]
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert not missing, f"not in the transcript: {missing}"
 
     def console(self):
         self.page.cmd("console LOGIN demo demo")

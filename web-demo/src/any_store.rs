@@ -8,7 +8,7 @@ use tidings_engine::store::{
     Account, Appended, Changes, Copied, MailboxId, MailboxInfo, MailboxStatus, MemoryStore,
     MessageInfo, MessageMeta, NewMessage, Snapshot, Store, StoreError, StoreResult, Watch,
 };
-use tidings_engine::types::{Flag, SpecialUse, Uid};
+use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
 use crate::idb::IndexedDbStore;
 
@@ -155,6 +155,14 @@ impl Store for AnyStore {
         uid: Uid,
     ) -> StoreResult<MessageInfo> {
         delegate!(self, message_info(account, mailbox, uid))
+    }
+    async fn message_summary(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, DateTime)> {
+        delegate!(self, message_summary(account, mailbox, uid))
     }
     async fn message_bytes(
         &self,

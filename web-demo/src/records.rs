@@ -4,7 +4,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tidings_engine::command::MailboxName;
 use tidings_engine::mime::ParsedMessage;
-use tidings_engine::store::{MailboxId, MessageMeta, StoreError, StoreResult};
+use tidings_engine::store::{MailboxId, MessageMeta, NewMessage, StoreError, StoreResult};
 use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
 /// `accounts` row, keyed by the login name.
@@ -48,8 +48,37 @@ impl MailboxRec {
 }
 
 /// `messages` row, keyed by `[mailboxId, uid]`. The bytes live in `blobs` under the same key.
+/// Postcard writes a nested struct as its fields in order, so the encoding is the head's
+/// fields followed by the parse, and the head alone can be decoded from the front.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRec {
+    pub head: MessageHead,
+    /// Parsed once at APPEND time so FETCH never re-parses.
+    pub parsed: ParsedMessage,
+}
+
+impl MessageRec {
+    /// The row for a message being stored (UID and modseq are given on insertion).
+    pub fn new(message: &NewMessage) -> MessageRec {
+        MessageRec {
+            head: MessageHead {
+                uid: 0,
+                flags: flag_atoms(&message.flags),
+                modseq: 0,
+                size: message.raw.len() as u64,
+                internal_secs: message.internal_date.unix_seconds(),
+                internal_zone: message.internal_date.zone_minutes,
+            },
+            parsed: (*message.parsed).clone(),
+        }
+    }
+}
+
+/// The leading fields of a `messages` row: everything but the parse. What counts, flags,
+/// sizes and dates need (STATUS, SELECT, RFC822.SIZE) without decoding every envelope and
+/// body structure of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageHead {
     pub uid: Uid,
     /// Stored flags in canonical order, as wire atoms.
     pub flags: Vec<String>,
@@ -58,11 +87,16 @@ pub struct MessageRec {
     /// INTERNALDATE as Unix seconds and the zone it was given in.
     pub internal_secs: i64,
     pub internal_zone: i16,
-    /// Parsed once at APPEND time so FETCH never re-parses.
-    pub parsed: ParsedMessage,
 }
 
-impl MessageRec {
+impl MessageHead {
+    /// Decodes the head of `MessageRec` bytes, ignoring the rest.
+    pub fn decode(bytes: &[u8], what: &str) -> StoreResult<MessageHead> {
+        postcard::take_from_bytes(bytes)
+            .map(|(head, _rest)| head)
+            .map_err(|e| StoreError::Backend(format!("corrupt {what} record in IndexedDB: {e}")))
+    }
+
     /// The flags as engine values.
     pub fn flag_values(&self) -> Vec<Flag> {
         self.flags.iter().map(|f| Flag::from_atom(f)).collect()
@@ -129,25 +163,33 @@ mod tests {
     use super::*;
     use tidings_engine::store::conformance::test_message;
 
+    fn stored(uid: Uid) -> (NewMessage, MessageRec) {
+        let msg = test_message("hello", &[Flag::Seen, Flag::Keyword("Work".into())], 3);
+        let mut rec = MessageRec::new(&msg);
+        rec.head.uid = uid;
+        rec.head.modseq = 9;
+        (msg, rec)
+    }
+
     #[test]
     fn message_record_round_trips_with_its_parse() {
-        let msg = test_message("hello", &[Flag::Seen, Flag::Keyword("Work".into())], 3);
-        let rec = MessageRec {
-            uid: 7,
-            flags: flag_atoms(&msg.flags),
-            modseq: 9,
-            size: msg.raw.len() as u64,
-            internal_secs: msg.internal_date.unix_seconds(),
-            internal_zone: msg.internal_date.zone_minutes,
-            parsed: (*msg.parsed).clone(),
-        };
+        let (msg, rec) = stored(7);
         let bytes = encode(&rec, "message").unwrap();
         let back: MessageRec = decode(&bytes, "message").unwrap();
         assert_eq!(back, rec);
-        assert_eq!(back.internal_date(), msg.internal_date);
-        assert_eq!(back.flag_values(), msg.flags);
-        assert!(back.has(&Flag::Seen));
+        assert_eq!(back.head.internal_date(), msg.internal_date);
+        assert_eq!(back.head.flag_values(), msg.flags);
+        assert!(back.head.has(&Flag::Seen));
         assert_eq!(back.parsed.envelope(), msg.parsed.envelope());
+    }
+
+    #[test]
+    fn message_head_is_a_prefix_of_the_record() {
+        let (msg, rec) = stored(7);
+        let head = MessageHead::decode(&encode(&rec, "message").unwrap(), "message").unwrap();
+        assert_eq!(head, rec.head);
+        assert_eq!((head.uid, head.modseq), (7, 9));
+        assert_eq!(head.size, msg.raw.len() as u64);
     }
 
     #[test]

@@ -168,11 +168,14 @@ function closed(key, why) {
   renderConnList();
 }
 
+// Byte counters change with every chunk; redrawing the list a few times a second is plenty
+// (once per frame kept the tab re-laying out the page all through a big APPEND or FETCH).
+const CONN_LIST_MS = 250;
 let connListPending = false;
 function renderConnListSoon() {
   if (connListPending) return;
   connListPending = true;
-  requestAnimationFrame(() => { connListPending = false; renderConnList(); });
+  setTimeout(() => { connListPending = false; renderConnList(); }, CONN_LIST_MS);
 }
 
 function renderConnList() {

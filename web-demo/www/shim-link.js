@@ -4,6 +4,12 @@
 export const SUBPROTOCOL = 'tidings-shim.v1';
 export const T_HELLO = 0, T_OPEN = 1, T_DATA = 2, T_CLOSE = 3;
 export const CLOSE_REPLACED = 4001;
+/**
+ * Largest DATA payload the page sends. The engine hands over a whole response at once (a
+ * FETCH of a mailbox can be tens of MiB); the shim drops a client once more than 16 MiB are
+ * queued for it, so big output goes out in pieces the shim can pass on as they come.
+ */
+export const MAX_DATA = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
@@ -102,7 +108,10 @@ export class ShimLink {
         const conn = this.engine.connect(
           (bytes) => {
             this.hooks.onServerBytes(id, bytes);
-            if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(T_DATA, id, bytes));
+            if (ws.readyState !== WebSocket.OPEN) return;
+            for (let at = 0; at < bytes.length; at += MAX_DATA) {
+              ws.send(encodeFrame(T_DATA, id, bytes.subarray(at, at + MAX_DATA)));
+            }
           },
           () => {
             // The engine ended the session (LOGOUT, autologout): tell the shim.

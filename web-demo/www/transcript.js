@@ -5,6 +5,8 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 const LITERAL_AT_END = /~?\{(\d+)\+?\}$/;
 const MAX_LINE = 64 * 1024;
 const LITERAL_PREVIEW = 2048;
+/** How often new transcript rows are put on screen, in ms. */
+const FLUSH_MS = 250;
 
 /** Turns a byte stream (any chunking) into line and literal events. */
 export class LineSplitter {
@@ -83,17 +85,25 @@ export function classifyServer(line) {
   return status ? `tagged tagged-${status[1].toLowerCase()}` : 'tagged';
 }
 
-/** A bounded, auto-scrolling list of transcript entries with a connection filter. */
+/**
+ * A bounded, auto-scrolling list of transcript entries with a connection filter. New rows
+ * go into the document together, at most every FLUSH_MS: adding them one by one (a layout of
+ * the whole list per IMAP line), or even once per animation frame, was most of the page's
+ * CPU while a client appended or fetched a thousand messages (bench/wasm.sh).
+ */
 export class TranscriptView {
   constructor(container, { max = 3000, showConn = true } = {}) {
     this.el = container;
     this.max = max;
     this.showConn = showConn;
     this.filter = null;   // null = all, else a connection key
+    this.pending = [];    // rows not yet in the document, oldest first (at most `max`)
+    this.flushQueued = false;
   }
 
   setFilter(key) {
     this.filter = key;
+    this.flush();
     for (const row of this.el.children) {
       row.hidden = key !== null && row.dataset.conn !== key;
     }
@@ -102,11 +112,9 @@ export class TranscriptView {
 
   /** kind: 'client' | 'untagged' | 'cont' | 'tagged…' | 'literal' | 'event'. */
   add(connKey, connLabel, kind, text, hue) {
-    const stick = this.el.scrollTop + this.el.clientHeight >= this.el.scrollHeight - 30;
     const row = document.createElement('div');
     row.className = `line ${kind}`;
     row.dataset.conn = connKey;
-    if (this.filter !== null && this.filter !== connKey) row.hidden = true;
     if (this.showConn) {
       const tag = document.createElement('span');
       tag.className = 'conn';
@@ -121,8 +129,26 @@ export class TranscriptView {
     body.className = 'text';
     body.textContent = text;
     row.append(dir, body);
-    this.el.append(row);
-    while (this.el.childElementCount > this.max) this.el.firstElementChild.remove();
+    this.pending.push(row);
+    if (this.pending.length > this.max) this.pending.splice(0, this.pending.length - this.max);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setTimeout(() => this.flush(), FLUSH_MS);
+    }
+  }
+
+  /** Puts the pending rows into the document (one layout), keeping at most `max` rows. */
+  flush() {
+    this.flushQueued = false;
+    if (this.pending.length === 0) return;
+    const stick = this.el.scrollTop + this.el.clientHeight >= this.el.scrollHeight - 30;
+    for (const row of this.pending) {
+      row.hidden = this.filter !== null && this.filter !== row.dataset.conn;
+    }
+    this.el.append(...this.pending);
+    this.pending = [];
+    let extra = this.el.childElementCount - this.max;
+    while (extra-- > 0) this.el.firstElementChild.remove();
     if (stick) this.el.scrollTop = this.el.scrollHeight;
   }
 }

@@ -1,6 +1,8 @@
 //! The `Store` methods of `IndexedDbStore`: MemoryStore's rules, one transaction per call.
 //! Each method opens a transaction, works through `Tables`, and commits only on success.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tidings_engine::command::{MailboxName, StoreOp};
@@ -9,10 +11,10 @@ use tidings_engine::store::{
     Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, Snapshot,
     Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
 };
-use tidings_engine::types::{Flag, SpecialUse, Uid};
+use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
 use super::{IndexedDbStore, Tables};
-use crate::records::{flag_atoms, AccountRec, MailboxRec, MessageRec, TombstoneRec};
+use crate::records::{AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
 use tidings_engine::store::{
     apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
 };
@@ -70,15 +72,29 @@ pub(crate) async fn add_user(t: &Tables<'_>, name: &str, password: &[u8]) -> Sto
     Ok(())
 }
 
-/// Writes `msgs` (with their bytes) into `dest` under new UIDs with one new modseq, as
-/// MemoryStore's `insert_all`; returns (old, new) UID pairs. The caller writes `dest`.
-async fn insert_all(
-    t: &Tables<'_>,
+/// Writes started and not awaited yet. IndexedDB runs a transaction's requests in the order
+/// they were made, so writes awaited together (or by the commit) share one round trip.
+type Writes<'a> = Vec<Pin<Box<dyn Future<Output = StoreResult<()>> + 'a>>>;
+
+/// Waits for started writes; the first failure is the answer.
+async fn finish(writes: Writes<'_>) -> StoreResult<()> {
+    for w in writes {
+        w.await?;
+    }
+    Ok(())
+}
+
+/// Starts writing `msgs` (with their bytes) into `dest` under new UIDs with one new modseq,
+/// as MemoryStore's `insert_all`; returns (old, new) UID pairs and the writes to await. The
+/// caller writes `dest`.
+fn insert_all<'a>(
+    t: &'a Tables<'_>,
     dest: &mut MailboxRec,
     msgs: Vec<(MessageRec, Vec<u8>)>,
-) -> StoreResult<Vec<(Uid, Uid)>> {
+) -> StoreResult<(Vec<(Uid, Uid)>, Writes<'a>)> {
+    let mut writes: Writes<'a> = Vec::new();
     if msgs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), writes));
     }
     if msgs.len() as u64 > u64::from(u32::MAX - dest.uidnext) {
         return Err(StoreError::Cannot(UID_SPACE.into()));
@@ -86,20 +102,20 @@ async fn insert_all(
     let modseq = dest.bump();
     let mut mapping = Vec::with_capacity(msgs.len());
     for (mut msg, raw) in msgs {
-        let old = msg.uid;
+        let old = msg.head.uid;
         let uid = dest.uidnext;
         dest.uidnext = uid
             .checked_add(1)
             .ok_or_else(|| StoreError::Cannot(UID_SPACE.into()))?;
-        let flags = canonical_flags(&msg.flag_values(), &mut dest.keywords);
-        msg.set_flags(&flags);
-        msg.uid = uid;
-        msg.modseq = modseq;
-        t.put_message(dest.id, &msg).await?;
-        t.put_blob(dest.id, uid, &raw).await?;
+        let flags = canonical_flags(&msg.head.flag_values(), &mut dest.keywords);
+        msg.head.set_flags(&flags);
+        msg.head.uid = uid;
+        msg.head.modseq = modseq;
+        writes.push(Box::pin(t.put_message(dest.id, &msg)));
+        writes.push(Box::pin(t.put_blob(dest.id, uid, &raw)));
         mapping.push((old, uid));
     }
-    Ok(mapping)
+    Ok((mapping, writes))
 }
 
 /// Removes exactly these UIDs with one new modseq, leaving tombstones; returns the removed
@@ -130,9 +146,9 @@ async fn take_copies(
 ) -> StoreResult<Vec<(MessageRec, Vec<u8>)>> {
     let mut out = Vec::new();
     for uid in sorted(uids) {
-        if let Some(msg) = t.message(mailbox, uid).await? {
-            let raw = t
-                .blob(mailbox, uid)
+        let (msg, raw) = (t.message(mailbox, uid), t.blob(mailbox, uid));
+        if let Some(msg) = msg.await? {
+            let raw = raw
                 .await?
                 .ok_or_else(|| StoreError::Backend(format!("bytes of UID {uid} missing")))?;
             out.push((msg, raw));
@@ -157,12 +173,12 @@ async fn move_inbox(
     }
     let modseq = inbox.bump();
     for mut msg in msgs {
-        let uid = msg.uid;
+        let uid = msg.head.uid;
         let raw = t
             .blob(inbox.id, uid)
             .await?
             .ok_or_else(|| StoreError::Backend(format!("bytes of UID {uid} missing")))?;
-        msg.modseq = fresh.highest_modseq;
+        msg.head.modseq = fresh.highest_modseq;
         t.put_message(fresh.id, &msg).await?;
         t.put_blob(fresh.id, uid, &raw).await?;
         t.delete_message(inbox.id, uid).await?;
@@ -342,8 +358,8 @@ impl Store for IndexedDbStore {
         let t = Tables::new(&tx)?;
         let mbs = t.mailboxes_of(account).await?;
         let m = find(&mbs, &normal(name)).ok_or(StoreError::NoSuchMailbox)?;
-        let msgs = t.messages(m.id).await?;
-        let count = |f: &dyn Fn(&MessageRec) -> bool| {
+        let msgs = t.heads(m.id).await?;
+        let count = |f: &dyn Fn(&MessageHead) -> bool| {
             u32::try_from(msgs.iter().filter(|x| f(x)).count()).unwrap_or(u32::MAX)
         };
         Ok(MailboxStatus {
@@ -364,7 +380,7 @@ impl Store for IndexedDbStore {
         let name = normal(name);
         let mbs = t.mailboxes_of(account).await?;
         let m = find(&mbs, &name).ok_or(StoreError::NoSuchMailbox)?;
-        let msgs = t.messages(m.id).await?;
+        let msgs = t.heads(m.id).await?;
         Ok(Snapshot {
             id: m.id,
             name,
@@ -373,7 +389,7 @@ impl Store for IndexedDbStore {
             highest_modseq: m.highest_modseq,
             recent_mark: m.recent_mark,
             keywords: m.keywords.clone(),
-            messages: msgs.iter().map(MessageRec::meta).collect(),
+            messages: msgs.iter().map(MessageHead::meta).collect(),
         })
     }
 
@@ -396,11 +412,11 @@ impl Store for IndexedDbStore {
         expunged.sort_unstable();
         expunged.dedup();
         let changed: Vec<MessageMeta> = t
-            .messages(mailbox)
+            .heads(mailbox)
             .await?
             .iter()
             .filter(|x| x.modseq > modseq)
-            .map(MessageRec::meta)
+            .map(MessageHead::meta)
             .collect();
         Ok(Changes {
             highest_modseq: m.highest_modseq,
@@ -418,7 +434,7 @@ impl Store for IndexedDbStore {
             let t = Tables::new(&tx)?;
             let mut m = t.mailbox(account, mailbox).await?;
             let claimed: Vec<Uid> = t
-                .messages(mailbox)
+                .heads(mailbox)
                 .await?
                 .iter()
                 .map(|x| x.uid)
@@ -445,17 +461,10 @@ impl Store for IndexedDbStore {
             let mut m = find(&mbs, &normal(mailbox))
                 .ok_or(StoreError::NoSuchMailbox)?
                 .clone();
-            let rec = MessageRec {
-                uid: 0,
-                flags: flag_atoms(&message.flags),
-                modseq: 0,
-                size: message.raw.len() as u64,
-                internal_secs: message.internal_date.unix_seconds(),
-                internal_zone: message.internal_date.zone_minutes,
-                parsed: (*message.parsed).clone(),
-            };
-            let mapping = insert_all(&t, &mut m, vec![(rec, message.raw.to_vec())]).await?;
-            t.put_mailbox(&m).await?;
+            let rec = MessageRec::new(&message);
+            let (mapping, mut writes) = insert_all(&t, &mut m, vec![(rec, message.raw.to_vec())])?;
+            writes.push(Box::pin(t.put_mailbox(&m)));
+            finish(writes).await?;
             Appended {
                 mailbox: m.id,
                 uidvalidity: m.uidvalidity,
@@ -485,11 +494,11 @@ impl Store for IndexedDbStore {
                 let Some(msg) = t.message(mailbox, uid).await? else {
                     continue;
                 };
-                if unchanged_since.is_some_and(|since| msg.modseq > since) {
+                if unchanged_since.is_some_and(|since| msg.head.modseq > since) {
                     failed.push(uid);
                     continue;
                 }
-                let new = apply_flag_op(&msg.flag_values(), op, flags, &mut m.keywords);
+                let new = apply_flag_op(&msg.head.flag_values(), op, flags, &mut m.keywords);
                 updates.push((msg, new));
             }
             let changed = updates.iter().any(|(_, new)| new.is_some());
@@ -497,11 +506,11 @@ impl Store for IndexedDbStore {
             let mut done = Vec::new();
             for (mut msg, new) in updates {
                 if let Some(flags) = new {
-                    msg.set_flags(&flags);
-                    msg.modseq = modseq;
+                    msg.head.set_flags(&flags);
+                    msg.head.modseq = modseq;
                     t.put_message(mailbox, &msg).await?;
                 }
-                done.push(msg.meta());
+                done.push(msg.head.meta());
             }
             t.put_mailbox(&m).await?;
             ((done, failed), changed)
@@ -557,15 +566,13 @@ impl Store for IndexedDbStore {
     ) -> StoreResult<MessageInfo> {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
+        let msg = t.message(mailbox, uid);
         t.mailbox(account, mailbox).await?;
-        let msg = t
-            .message(mailbox, uid)
-            .await?
-            .ok_or(StoreError::NoSuchMailbox)?;
+        let msg = msg.await?.ok_or(StoreError::NoSuchMailbox)?;
         Ok(MessageInfo {
             uid,
-            size: msg.size,
-            internal_date: msg.internal_date(),
+            size: msg.head.size,
+            internal_date: msg.head.internal_date(),
             parsed: Arc::new(msg.parsed),
         })
     }
@@ -578,12 +585,25 @@ impl Store for IndexedDbStore {
     ) -> StoreResult<Arc<[u8]>> {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
+        let raw = t.blob(mailbox, uid);
         t.mailbox(account, mailbox).await?;
-        let raw = t
-            .blob(mailbox, uid)
-            .await?
-            .ok_or(StoreError::NoSuchMailbox)?;
+        let raw = raw.await?.ok_or(StoreError::NoSuchMailbox)?;
         Ok(Arc::from(raw))
+    }
+
+    /// Size and date from the head of the message row, without decoding its parse.
+    async fn message_summary(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> StoreResult<(u64, DateTime)> {
+        let tx = self.begin(false)?;
+        let t = Tables::new(&tx)?;
+        let head = t.message_head(mailbox, uid);
+        t.mailbox(account, mailbox).await?;
+        let head = head.await?.ok_or(StoreError::NoSuchMailbox)?;
+        Ok((head.size, head.internal_date()))
     }
 
     fn watch(&self, account: &Account) -> Watch {
@@ -610,7 +630,8 @@ impl IndexedDbStore {
             let mut target = find(&mbs, &normal(dest))
                 .ok_or(StoreError::NoSuchMailbox)?
                 .clone();
-            let mapping = insert_all(&t, &mut target, msgs).await?;
+            let (mapping, writes) = insert_all(&t, &mut target, msgs)?;
+            finish(writes).await?;
             if expunge_source {
                 let moved: Vec<Uid> = mapping.iter().map(|p| p.0).collect();
                 if target.id == src.id {

@@ -6,6 +6,8 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
 use indexed_db_futures::KeyRange;
 use js_sys::{Array, Uint8Array};
+use std::future::{Future, IntoFuture};
+
 use serde::{de::DeserializeOwned, Serialize};
 use tidings_engine::store::{Account, MailboxId, StoreError, StoreResult};
 use tidings_engine::types::Uid;
@@ -13,7 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::{backend, ACCOUNTS, BLOBS, COUNTERS, MAILBOXES, MESSAGES, SUBSCRIPTIONS, TOMBSTONES};
 use crate::records::{
-    decode, encode, AccountRec, MailboxRec, MessageRec, SubscriptionRec, TombstoneRec,
+    decode, encode, AccountRec, MailboxRec, MessageHead, MessageRec, SubscriptionRec, TombstoneRec,
 };
 
 /// The tables of one transaction. Drop it before committing the transaction.
@@ -77,50 +79,56 @@ impl<'a> Tables<'a> {
 
     // ---- generic helpers ----------------------------------------------------------------
 
-    async fn get_raw(
+    // Each of these issues its IndexedDB request when called, not when awaited: requests
+    // started together are served in one round trip to the browser's storage, so a caller
+    // that needs several records starts them all before awaiting the first.
+
+    fn get_raw<'t>(
         table: &ObjectStore<'_>,
         key: JsValue,
-        what: &str,
-    ) -> StoreResult<Option<JsValue>> {
-        table
-            .get::<JsValue, JsValue, _>(key)
-            .await
-            .map_err(|e| backend(&format!("read {what}"), e))
+        what: &'t str,
+    ) -> impl Future<Output = StoreResult<Option<JsValue>>> + 't {
+        let req = table.get::<JsValue, JsValue, _>(key).into_future();
+        async move { req.await.map_err(|e| backend(&format!("read {what}"), e)) }
     }
 
-    async fn get<T: DeserializeOwned>(
+    fn get<'t, T: DeserializeOwned>(
         table: &ObjectStore<'_>,
         key: JsValue,
-        what: &str,
-    ) -> StoreResult<Option<T>> {
-        match Self::get_raw(table, key, what).await? {
-            Some(v) => Ok(Some(decode(&value_bytes(v, what)?, what)?)),
-            None => Ok(None),
+        what: &'t str,
+    ) -> impl Future<Output = StoreResult<Option<T>>> + 't {
+        let raw = Self::get_raw(table, key, what);
+        async move {
+            match raw.await? {
+                Some(v) => Ok(Some(decode(&value_bytes(v, what)?, what)?)),
+                None => Ok(None),
+            }
         }
     }
 
-    async fn put_raw(
+    fn put_raw<'t>(
         table: &ObjectStore<'_>,
         key: JsValue,
         value: JsValue,
-        what: &str,
-    ) -> StoreResult<()> {
-        table
-            .put(value)
-            .with_key(key)
-            .await
-            .map(drop)
-            .map_err(|e| backend(&format!("write {what}"), e))
+        what: &'t str,
+    ) -> impl Future<Output = StoreResult<()>> + 't {
+        let req = table.put(value).with_key(key).into_future();
+        async move {
+            req.await
+                .map(drop)
+                .map_err(|e| backend(&format!("write {what}"), e))
+        }
     }
 
-    async fn put<T: Serialize>(
+    fn put<'t, T: Serialize>(
         table: &ObjectStore<'_>,
         key: JsValue,
         value: &T,
-        what: &str,
-    ) -> StoreResult<()> {
-        let bytes = encode(value, what)?;
-        Self::put_raw(table, key, bytes_value(&bytes), what).await
+        what: &'t str,
+    ) -> impl Future<Output = StoreResult<()>> + 't {
+        let started =
+            encode(value, what).map(|bytes| Self::put_raw(table, key, bytes_value(&bytes), what));
+        async move { started?.await }
     }
 
     async fn delete(
@@ -134,28 +142,37 @@ impl<'a> Tables<'a> {
             .map_err(|e| backend(&format!("delete {what}"), e))
     }
 
-    async fn all<T: DeserializeOwned>(
+    /// Every value in `range` (or the whole table), undecoded, in key order.
+    async fn all_raw(
         table: &ObjectStore<'_>,
         range: Option<KeyRange<JsValue>>,
         what: &str,
-    ) -> StoreResult<Vec<T>> {
+    ) -> StoreResult<Vec<JsValue>> {
         let fail = |e: indexed_db_futures::error::Error| backend(&format!("list {what}"), e);
-        let values: Vec<JsValue> = match range {
+        match range {
             Some(r) => table
                 .get_all::<JsValue>()
                 .with_query::<JsValue, _>(r)
                 .await
                 .map_err(fail)?
                 .collect::<Result<_, _>>()
-                .map_err(fail)?,
+                .map_err(fail),
             None => table
                 .get_all::<JsValue>()
                 .await
                 .map_err(fail)?
                 .collect::<Result<_, _>>()
-                .map_err(fail)?,
-        };
-        values
+                .map_err(fail),
+        }
+    }
+
+    async fn all<T: DeserializeOwned>(
+        table: &ObjectStore<'_>,
+        range: Option<KeyRange<JsValue>>,
+        what: &str,
+    ) -> StoreResult<Vec<T>> {
+        Self::all_raw(table, range, what)
+            .await?
             .into_iter()
             .map(|v| decode(&value_bytes(v, what)?, what))
             .collect()
@@ -202,11 +219,15 @@ impl<'a> Tables<'a> {
         Self::put(&self.accounts, JsValue::from_str(name), rec, "account").await
     }
 
-    /// Fails with `Cannot` for an account that does not exist (a forged `Account`).
-    pub async fn check_account(&self, account: &Account) -> StoreResult<()> {
-        match self.account(&account.name).await? {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Cannot("no such account".into())),
+    /// Fails with `Cannot` for an account that does not exist (a forged `Account`). Starts
+    /// the read at once.
+    pub fn check_account(&self, account: &Account) -> impl Future<Output = StoreResult<()>> {
+        let row = Self::get_raw(&self.accounts, JsValue::from_str(&account.name), "account");
+        async move {
+            match row.await? {
+                Some(_) => Ok(()),
+                None => Err(StoreError::Cannot("no such account".into())),
+            }
         }
     }
 
@@ -214,30 +235,33 @@ impl<'a> Tables<'a> {
 
     /// Every mailbox of the account, sorted by name. Checks the account exists.
     pub async fn mailboxes_of(&self, account: &Account) -> StoreResult<Vec<MailboxRec>> {
-        self.check_account(account).await?;
+        let known = self.check_account(account);
         let mut all: Vec<MailboxRec> = Self::all(&self.mailboxes, None, "mailbox").await?;
+        known.await?;
         all.retain(|m| m.account == account.name);
         all.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(all)
     }
 
     /// The account's mailbox `id` (`NoSuchMailbox` if missing or another account's).
+    /// Starts both reads at once.
     pub async fn mailbox(&self, account: &Account, id: MailboxId) -> StoreResult<MailboxRec> {
-        self.check_account(account).await?;
-        let rec: Option<MailboxRec> =
-            Self::get(&self.mailboxes, JsValue::from_f64(id as f64), "mailbox").await?;
-        rec.filter(|m| m.account == account.name)
+        let known = self.check_account(account);
+        let rec = Self::get::<MailboxRec>(&self.mailboxes, JsValue::from_f64(id as f64), "mailbox");
+        known.await?;
+        rec.await?
+            .filter(|m| m.account == account.name)
             .ok_or(StoreError::NoSuchMailbox)
     }
 
-    pub async fn put_mailbox(&self, rec: &MailboxRec) -> StoreResult<()> {
+    /// Starts the write at once.
+    pub fn put_mailbox(&self, rec: &MailboxRec) -> impl Future<Output = StoreResult<()>> {
         Self::put(
             &self.mailboxes,
             JsValue::from_f64(rec.id as f64),
             rec,
             "mailbox",
         )
-        .await
     }
 
     /// Deletes a mailbox row with its messages, blobs and tombstones.
@@ -260,18 +284,54 @@ impl<'a> Tables<'a> {
         Self::all(&self.messages, Some(mailbox_range(mailbox)), "message").await
     }
 
-    pub async fn message(&self, mailbox: MailboxId, uid: Uid) -> StoreResult<Option<MessageRec>> {
-        Self::get(&self.messages, message_key(mailbox, uid), "message").await
+    /// Every message head of a mailbox (no parse decoded), in UID order.
+    pub async fn heads(&self, mailbox: MailboxId) -> StoreResult<Vec<MessageHead>> {
+        Self::all_raw(&self.messages, Some(mailbox_range(mailbox)), "message")
+            .await?
+            .into_iter()
+            .map(|v| MessageHead::decode(&value_bytes(v, "message")?, "message"))
+            .collect()
     }
 
-    pub async fn put_message(&self, mailbox: MailboxId, rec: &MessageRec) -> StoreResult<()> {
+    /// Starts the read at once.
+    pub fn message(
+        &self,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> impl Future<Output = StoreResult<Option<MessageRec>>> {
+        Self::get(&self.messages, message_key(mailbox, uid), "message")
+    }
+
+    /// A message's head (no parse decoded); starts the read at once.
+    pub fn message_head(
+        &self,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> impl Future<Output = StoreResult<Option<MessageHead>>> {
+        let row = Self::get_raw(&self.messages, message_key(mailbox, uid), "message");
+        async move {
+            match row.await? {
+                Some(v) => Ok(Some(MessageHead::decode(
+                    &value_bytes(v, "message")?,
+                    "message",
+                )?)),
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// Starts the write at once.
+    pub fn put_message(
+        &self,
+        mailbox: MailboxId,
+        rec: &MessageRec,
+    ) -> impl Future<Output = StoreResult<()>> {
         Self::put(
             &self.messages,
-            message_key(mailbox, rec.uid),
+            message_key(mailbox, rec.head.uid),
             rec,
             "message",
         )
-        .await
     }
 
     /// Removes a message row and its bytes.
@@ -290,21 +350,34 @@ impl<'a> Tables<'a> {
         .await
     }
 
-    pub async fn blob(&self, mailbox: MailboxId, uid: Uid) -> StoreResult<Option<Vec<u8>>> {
-        match Self::get_raw(&self.blobs, message_key(mailbox, uid), "blob").await? {
-            Some(v) => Ok(Some(value_bytes(v, "blob")?)),
-            None => Ok(None),
+    /// Starts the read at once.
+    pub fn blob(
+        &self,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> {
+        let row = Self::get_raw(&self.blobs, message_key(mailbox, uid), "blob");
+        async move {
+            match row.await? {
+                Some(v) => Ok(Some(value_bytes(v, "blob")?)),
+                None => Ok(None),
+            }
         }
     }
 
-    pub async fn put_blob(&self, mailbox: MailboxId, uid: Uid, raw: &[u8]) -> StoreResult<()> {
+    /// Starts the write at once.
+    pub fn put_blob(
+        &self,
+        mailbox: MailboxId,
+        uid: Uid,
+        raw: &[u8],
+    ) -> impl Future<Output = StoreResult<()>> {
         Self::put_raw(
             &self.blobs,
             message_key(mailbox, uid),
             bytes_value(raw),
             "blob",
         )
-        .await
     }
 
     pub async fn tombstones(&self, mailbox: MailboxId) -> StoreResult<Vec<TombstoneRec>> {
