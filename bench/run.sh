@@ -45,6 +45,7 @@ cleanup() {
     stop_pid "$DPID"
     if [ -n "$INOTIFY_OLD" ]; then
         echo "$INOTIFY_OLD" > /proc/sys/fs/inotify/max_user_instances
+        say "fs.inotify.max_user_instances restored to $(cat /proc/sys/fs/inotify/max_user_instances)"
     fi
     if [ "${KEEP:-0}" = 1 ]; then
         echo "kept $T"
@@ -69,6 +70,8 @@ LOAD=$ROOT/target/release/tidings-load
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [ -w /proc/sys/fs/inotify/max_user_instances ]; then
     INOTIFY_OLD=$(cat /proc/sys/fs/inotify/max_user_instances)
+    # A run killed with SIGKILL cannot restore it: say so rather than "restore" 8192.
+    [ "$INOTIFY_OLD" = 8192 ] && say "note: fs.inotify.max_user_instances is already 8192 (an earlier run killed?); the usual default is 128"
     echo 8192 > /proc/sys/fs/inotify/max_user_instances
 else
     say "warning: cannot raise fs.inotify.max_user_instances; Dovecot IDLE may fall back to polling"
@@ -146,6 +149,10 @@ ssl_cert = <$DD/cert.pem
 ssl_key = <$DD/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Tidings caches successful logins for an hour by default (auth_cache_ttl_secs); give
+# Dovecot its equivalent so logins cost both servers the same.
+auth_cache_size = 10M
+auth_cache_ttl = 1 hour
 passdb {
   driver = passwd-file
   args = $DD/passwd
