@@ -11,6 +11,10 @@ use crate::response::{write_status, Status};
 use crate::store::Store;
 use crate::types::{Flag, SequenceSet};
 
+/// Messages whose parse FETCH asks the store for in one call: enough to spare a transaction
+/// per message, few enough that a huge FETCH does not hold every parse at once.
+const FETCH_RUN: usize = 64;
+
 impl Session {
     pub(super) async fn fetch<S: Store>(
         &mut self,
@@ -84,8 +88,26 @@ impl Session {
             _ => Vec::new(),
         };
         let mut summaries = summaries.into_iter().peekable();
+        // Parses come a run of messages at a time (one store call each run).
+        let mut infos = Vec::new().into_iter().peekable();
 
-        for i in idx {
+        for (n, &i) in idx.iter().enumerate() {
+            if needs_parse && n % FETCH_RUN == 0 {
+                let (Some(view), Some(account)) = (self.selected.as_ref(), self.account.as_ref())
+                else {
+                    return;
+                };
+                let run = &idx[n..idx.len().min(n + FETCH_RUN)];
+                let uids: Vec<_> = run
+                    .iter()
+                    .filter_map(|&i| view.messages.get(i))
+                    .map(|m| m.uid)
+                    .collect();
+                infos = match store.message_infos(account, view.id, &uids).await {
+                    Ok(v) => v.into_iter().peekable(),
+                    Err(e) => return self.store_error(tag, &e),
+                };
+            }
             let (Some(view), Some(account)) = (self.selected.as_mut(), self.account.as_ref())
             else {
                 return;
@@ -115,9 +137,11 @@ impl Session {
                 }
             }
             let (size, date, parsed) = if needs_parse {
-                match store.message_info(account, view.id, uid_n).await {
-                    Ok(info) => (info.size, info.internal_date, Some(info.parsed)),
-                    Err(_) => continue, // expunged by another session meanwhile
+                match infos.next_if(|info| info.uid <= uid_n) {
+                    Some(info) if info.uid == uid_n => {
+                        (info.size, info.internal_date, Some(info.parsed))
+                    }
+                    _ => continue, // expunged by another session meanwhile
                 }
             } else if needs_summary {
                 match summaries.next_if(|s| s.0 <= uid_n) {

@@ -290,6 +290,26 @@ pub trait Store {
             .map(|i| (i.size, i.internal_date))
     }
 
+    /// [`Store::message_info`] of each of `uids` (ascending) that still exists, in UID order:
+    /// what a FETCH of structure or sections needs for a run of messages. The default asks
+    /// once per message; backends override it to answer from one transaction.
+    async fn message_infos(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<MessageInfo>> {
+        let mut out = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            match self.message_info(account, mailbox, uid).await {
+                Ok(info) => out.push(info),
+                Err(StoreError::NoSuchMailbox) => {} // expunged meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// [`Store::message_summary`] of each of `uids` (ascending) that still exists, as
     /// `(uid, size, INTERNALDATE)` in UID order: what one FETCH or SEARCH over many messages
     /// needs. The default asks once per message; backends override it to answer in one pass.

@@ -496,6 +496,28 @@ impl Inner {
         Ok(out)
     }
 
+    /// [`Inner::message_info`] of each of `uids` (ascending) that exists, from one read
+    /// transaction.
+    pub(crate) fn message_infos(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<MessageInfo>> {
+        self.read(|r| {
+            check_account(r.accounts()?, user)?;
+            load_mailbox(r.mailboxes()?, user, mailbox)?;
+            let (messages, parsed) = (r.messages()?, r.parsed()?);
+            let mut out = Vec::with_capacity(uids.len());
+            for &uid in uids {
+                if let Some(msg) = load_message(messages, mailbox, uid)? {
+                    out.push(info_of(parsed, uid, &msg)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Size, date and parse of one message; never touches the blob file.
     pub(crate) fn message_info(
         &self,
@@ -508,21 +530,7 @@ impl Inner {
             load_mailbox(r.mailboxes()?, user, mailbox)?;
             let msg =
                 load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
-            let parsed: ParsedMessage = match r.parsed()?.get(msg.blob).bk()? {
-                Some(v) => decode(v.value())?,
-                None => {
-                    return Err(StoreError::Backend(format!(
-                        "parse of blob {} missing",
-                        msg.blob
-                    )))
-                }
-            };
-            Ok(MessageInfo {
-                uid,
-                size: msg.size,
-                internal_date: msg.date.into(),
-                parsed: Arc::new(parsed),
-            })
+            info_of(r.parsed()?, uid, &msg)
         })
     }
 
@@ -561,4 +569,27 @@ impl Inner {
             Err(e) => Err(StoreError::Backend(format!("reading message file: {e}"))),
         }
     }
+}
+
+/// A message's [`MessageInfo`], its parse decoded from the `parsed` table.
+fn info_of(
+    parsed: &impl ReadableTable<u64, &'static [u8]>,
+    uid: Uid,
+    msg: &MessageRec,
+) -> StoreResult<MessageInfo> {
+    let parse: ParsedMessage = match parsed.get(msg.blob).bk()? {
+        Some(v) => decode(v.value())?,
+        None => {
+            return Err(StoreError::Backend(format!(
+                "parse of blob {} missing",
+                msg.blob
+            )))
+        }
+    };
+    Ok(MessageInfo {
+        uid,
+        size: msg.size,
+        internal_date: msg.date.into(),
+        parsed: Arc::new(parse),
+    })
 }

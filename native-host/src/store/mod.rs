@@ -465,6 +465,15 @@ impl Store for FileStore {
         self.inner.message_summary(&account.name, mailbox, uid)
     }
 
+    async fn message_infos(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<MessageInfo>> {
+        self.inner.message_infos(&account.name, mailbox, uids)
+    }
+
     async fn message_summaries(
         &self,
         account: &Account,

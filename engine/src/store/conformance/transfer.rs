@@ -293,8 +293,8 @@ pub async fn message_bytes_and_info_round_trip<S: TestBackend>(store: &S) -> Cas
     Ok(())
 }
 
-/// The batch reads FETCH and SEARCH use over many messages (`message_summaries`,
-/// `search_fields`) agree with the per-message reads, skip UIDs that do not exist (or were
+/// The batch reads FETCH and SEARCH use over many messages (`message_infos`,
+/// `message_summaries`, `search_fields`) agree with the per-message reads, skip UIDs that do not exist (or were
 /// expunged, even after an earlier batch read of them), answer again the same way (a cache
 /// must not change answers) and give nothing of another account's mailbox.
 pub async fn batch_reads_agree_with_single_reads<S: TestBackend>(store: &S) -> CaseResult {
@@ -327,6 +327,21 @@ pub async fn batch_reads_agree_with_single_reads<S: TestBackend>(store: &S) -> C
                 "summary of {uid}, round {round}"
             );
         }
+        let infos = store.message_infos(&acct, id, &asked).await?;
+        ensure_eq!(
+            infos.iter().map(|i| i.uid).collect::<Vec<Uid>>(),
+            uids,
+            "message_infos UIDs, round {round}"
+        );
+        for info in &infos {
+            let one = store.message_info(&acct, id, info.uid).await?;
+            ensure_eq!(
+                (info.size, info.internal_date, info.parsed.envelope()),
+                (one.size, one.internal_date, one.parsed.envelope()),
+                "info of {}, round {round}",
+                info.uid
+            );
+        }
         let fields = store.search_fields(&acct, id, &asked, &names).await?;
         ensure_eq!(
             fields.iter().map(|f| f.0).collect::<Vec<Uid>>(),
@@ -356,6 +371,11 @@ pub async fn batch_reads_agree_with_single_reads<S: TestBackend>(store: &S) -> C
         0,
         "summary of an expunged message"
     );
+    ensure_eq!(
+        store.message_infos(&acct, id, &uids[..1]).await?.len(),
+        0,
+        "info of an expunged message"
+    );
     let bob = login(store, "bob").await?;
     // Another account's mailbox: an error, or nothing (as for UIDs that do not exist).
     ensure!(
@@ -364,6 +384,13 @@ pub async fn batch_reads_agree_with_single_reads<S: TestBackend>(store: &S) -> C
             .await
             .map_or(true, |s| s.is_empty()),
         "bob read alice's summaries"
+    );
+    ensure!(
+        store
+            .message_infos(&bob, id, &uids)
+            .await
+            .map_or(true, |i| i.is_empty()),
+        "bob read alice's message infos"
     );
     ensure!(
         store
