@@ -6,6 +6,8 @@
 #   bash bench/run.sh            # the full run (about 10 minutes on 2 cores)
 #   QUICK=1 bash bench/run.sh    # small sizes: a smoke test of the whole pipeline
 #   KEEP=1 ...                   # keep the temp dir (logs, raw outputs) for inspection
+#   ONLY="big" BIG_N=100000 ...  # just some scenarios (mixed connect big append fetch_big
+#                                # fetch_big_tls idle), e.g. the 100,000-message mailbox
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -224,9 +226,14 @@ run_one() { # server name args...: runs the load tool, keeps its output
     grep -v '^metric' "$T/out/$name.$server" | sed 's/^/  /' >&2
 }
 ORDER=0
+ONLY=${ONLY:-}
+wanted() { # name: is the scenario selected (ONLY="big append" runs just those)?
+    [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
+}
 pair() { # name args...: both servers, alternating who goes first
     local name=$1
     shift
+    wanted "$name" || return 0
     if [ $((ORDER % 2)) = 0 ]; then
         run_one tidings "$name" "$@"
         run_one dovecot "$name" "$@"
@@ -244,13 +251,13 @@ pair append append --count "$APPEND_N"
 pair fetch_big fetch-big --count "$FETCH_N"
 pair fetch_big_tls fetch-big --count "$FETCH_N" --tls
 # Many idle connections: Tidings at IDLE_T, Dovecot (a process per connection) at IDLE_D.
-# Tidings is restarted with a fixed glibc mmap threshold for this one: as shipped, freed
-# argon2 blocks fragment the heap (about 4 MiB kept per login, see BENCHMARKS.md) and 10,000
-# logins would not fit in memory.
-stop_pid "$TPID"
-start_tidings MALLOC_MMAP_THRESHOLD_=1048576
-run_one dovecot idle idle --conns "$IDLE_D" --rounds "$PUSH_ROUNDS"
-run_one tidings idle idle --conns "$IDLE_T" --rounds "$PUSH_ROUNDS"
+# Tidings is restarted first, so memory per connection is measured from a fresh process.
+if wanted idle; then
+    stop_pid "$TPID"
+    start_tidings
+    run_one dovecot idle idle --conns "$IDLE_D" --rounds "$PUSH_ROUNDS"
+    run_one tidings idle idle --conns "$IDLE_T" --rounds "$PUSH_ROUNDS"
+fi
 
 # ---- the table ---------------------------------------------------------------------------
 metric() { # file name -> value or empty

@@ -3,13 +3,14 @@
 
 use std::io::Write as _;
 
+use super::bytes_run::BytesRun;
 use super::Session;
 use crate::command::{FetchAttr, FetchAttrs, Section, SectionText, StoreOp};
 use crate::mime::{apply_partial, BinaryError, ParsedMessage};
 use crate::response::value::write_literal;
 use crate::response::{write_status, Status};
 use crate::store::Store;
-use crate::types::{Flag, SequenceSet};
+use crate::types::{Flag, SequenceSet, Uid};
 
 /// Messages whose parse FETCH asks the store for in one call: enough to spare a transaction
 /// per message, few enough that a huge FETCH does not hold every parse at once.
@@ -88,8 +89,16 @@ impl Session {
             _ => Vec::new(),
         };
         let mut summaries = summaries.into_iter().peekable();
-        // Parses come a run of messages at a time (one store call each run).
+        // Parses and bytes come a run of messages at a time (one store call each run).
         let mut infos = Vec::new().into_iter().peekable();
+        let mut bytes = BytesRun::default();
+        let idx_uids: Vec<Uid> = match self.selected.as_ref() {
+            Some(view) if needs_bytes => idx
+                .iter()
+                .map(|&i| view.messages.get(i).map_or(0, |m| m.uid))
+                .collect(),
+            _ => Vec::new(),
+        };
 
         for (n, &i) in idx.iter().enumerate() {
             if needs_parse && n % FETCH_RUN == 0 {
@@ -152,9 +161,9 @@ impl Session {
                 (0, crate::types::DateTime::from_unix(0, 0), None)
             };
             let raw = if needs_bytes {
-                match store.message_bytes(account, view.id, uid_n).await {
-                    Ok(b) => Some(b),
-                    Err(_) => continue,
+                match bytes.next(store, account, view.id, &idx_uids[n..]).await {
+                    Ok(Some(b)) => Some(b),
+                    _ => continue, // expunged meanwhile
                 }
             } else {
                 None

@@ -1,6 +1,7 @@
 //! Commands on messages of the selected mailbox other than FETCH: STORE, SEARCH, COPY, MOVE,
 //! EXPUNGE and UID EXPUNGE.
 
+use super::bytes_run::BytesRun;
 use super::view::write_flags;
 use super::Session;
 use crate::command::{SearchKey, StoreOp};
@@ -193,6 +194,7 @@ impl Session {
         } else {
             None
         };
+        let mut bytes = BytesRun::default();
         for (chunk_no, chunk) in view.messages.chunks(SEARCH_CHUNK).enumerate() {
             let uids: Vec<Uid> = chunk.iter().map(|m| m.uid).collect();
             let summaries = if metadata {
@@ -232,9 +234,9 @@ impl Session {
                     None
                 };
                 let raw = if content && header.is_none() {
-                    match store.message_bytes(account, view.id, m.uid).await {
-                        Ok(b) => Some(b),
-                        Err(_) => continue,
+                    match bytes.next(store, account, view.id, &uids[j..]).await {
+                        Ok(Some(b)) => Some(b),
+                        _ => continue, // expunged meanwhile
                     }
                 } else {
                     None

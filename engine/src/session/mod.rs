@@ -16,6 +16,7 @@
 //! ```
 
 mod auth;
+mod bytes_run;
 mod config;
 mod fetch;
 mod mailboxes;

@@ -156,6 +156,10 @@ pub struct Copied {
     pub mapping: Vec<(Uid, Uid)>,
 }
 
+/// What [`Store::message_bytes_run`] returns: UIDs in order, each with its bytes, or `None`
+/// for a message that does not exist.
+pub type RunBytes = Vec<(Uid, Option<Arc<[u8]>>)>;
+
 /// Everything FETCH may need about one message except its bytes.
 #[derive(Debug, Clone)]
 pub struct MessageInfo {
@@ -347,6 +351,36 @@ pub trait Store {
             match self.message_bytes(account, mailbox, uid).await {
                 Ok(raw) => out.push((uid, searchable_fields(&raw, names).into())),
                 Err(StoreError::NoSuchMailbox) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The raw bytes of a run of `uids` (ascending), in order, for a prefix of them: at
+    /// least the first, then more while their total stays within `max_bytes` (a store may
+    /// return fewer). `None` for a message that does not exist. FETCH of bodies and SEARCH
+    /// of text walk a mailbox with it; the default asks [`Store::message_bytes`] once per
+    /// message, backends override it to read a run in one go.
+    async fn message_bytes_run(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        max_bytes: usize,
+    ) -> StoreResult<RunBytes> {
+        let mut out = Vec::new();
+        let mut total = 0;
+        for &uid in uids {
+            if !out.is_empty() && total >= max_bytes {
+                break;
+            }
+            match self.message_bytes(account, mailbox, uid).await {
+                Ok(b) => {
+                    total += b.len();
+                    out.push((uid, Some(b)));
+                }
+                Err(StoreError::NoSuchMailbox) => out.push((uid, None)),
                 Err(e) => return Err(e),
             }
         }

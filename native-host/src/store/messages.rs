@@ -15,7 +15,7 @@ use tidings_engine::mime::ParsedMessage;
 use tidings_engine::search::{searchable_fields, Field};
 use tidings_engine::store::{
     apply_flag_op, canonical_flags, Appended, Changes, Copied, MailboxId, MessageInfo, MessageMeta,
-    NewMessage, StoreError, StoreResult,
+    NewMessage, RunBytes, StoreError, StoreResult,
 };
 use tidings_engine::types::{DateTime, Flag, Uid};
 
@@ -493,6 +493,41 @@ impl Inner {
         self.cache.put_fields(mailbox, &computed);
         out.extend(computed.into_iter().map(|(uid, _, f)| (uid, f)));
         out.sort_unstable_by_key(|e| e.0);
+        Ok(out)
+    }
+
+    /// The bytes of a prefix of `uids` (ascending) within about `max_bytes` (at least one
+    /// message), `None` for those that do not exist: one read transaction names the files.
+    pub(crate) fn message_bytes_run(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        max_bytes: usize,
+    ) -> StoreResult<RunBytes> {
+        let mut files = Vec::with_capacity(uids.len());
+        self.each_message(user, mailbox, uids, |uid, msg| files.push((uid, msg.blob)))?;
+        let mut files = files.into_iter().peekable();
+        let mut out = Vec::new();
+        let mut total = 0;
+        for &uid in uids {
+            if !out.is_empty() && total >= max_bytes {
+                break;
+            }
+            let bytes = match files.next_if(|f| f.0 == uid) {
+                Some((_, blob)) => match self.blobs.read(blob) {
+                    Ok(b) => Some(Arc::<[u8]>::from(b)),
+                    // Expunged (and collected) since the lookup.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => {
+                        return Err(StoreError::Backend(format!("reading message file: {e}")))
+                    }
+                },
+                None => None,
+            };
+            total += bytes.as_ref().map_or(0, |b| b.len());
+            out.push((uid, bytes));
+        }
         Ok(out)
     }
 

@@ -51,7 +51,7 @@ use tidings_engine::command::{MailboxName, StoreOp};
 use tidings_engine::search::Field;
 use tidings_engine::store::{
     Account, Appended, Changes, Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo,
-    MessageMeta, NewMessage, Notifier, Snapshot, Store, StoreError, StoreResult, Watch,
+    MessageMeta, NewMessage, Notifier, RunBytes, Snapshot, Store, StoreError, StoreResult, Watch,
 };
 use tidings_engine::types::{Flag, SpecialUse, Uid};
 
@@ -463,6 +463,19 @@ impl Store for FileStore {
         uid: Uid,
     ) -> StoreResult<(u64, tidings_engine::types::DateTime)> {
         self.inner.message_summary(&account.name, mailbox, uid)
+    }
+
+    /// On the blocking pool: file reads.
+    async fn message_bytes_run(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        max_bytes: usize,
+    ) -> StoreResult<RunBytes> {
+        let (user, uids) = (account.name.clone(), owned(uids));
+        self.blocking(move |i| i.message_bytes_run(&user, mailbox, &uids, max_bytes))
+            .await
     }
 
     async fn message_infos(

@@ -293,7 +293,8 @@ pub async fn message_bytes_and_info_round_trip<S: TestBackend>(store: &S) -> Cas
     Ok(())
 }
 
-/// The batch reads FETCH and SEARCH use over many messages (`message_infos`,
+/// The batch reads FETCH and SEARCH use over many messages (`message_bytes_run`,
+/// `message_infos`,
 /// `message_summaries`, `search_fields`) agree with the per-message reads, skip UIDs that do not exist (or were
 /// expunged, even after an earlier batch read of them), answer again the same way (a cache
 /// must not change answers) and give nothing of another account's mailbox.
@@ -327,6 +328,24 @@ pub async fn batch_reads_agree_with_single_reads<S: TestBackend>(store: &S) -> C
                 "summary of {uid}, round {round}"
             );
         }
+        let run = store
+            .message_bytes_run(&acct, id, &asked, usize::MAX)
+            .await?;
+        ensure_eq!(run.len(), asked.len(), "bytes run, round {round}");
+        for (uid, bytes) in &run {
+            match bytes {
+                Some(b) => ensure!(
+                    b[..] == store.message_bytes(&acct, id, *uid).await?[..],
+                    "bytes of {uid} differ, round {round}"
+                ),
+                None => ensure!(!uids.contains(uid), "bytes of {uid} missing, round {round}"),
+            }
+        }
+        ensure_eq!(
+            store.message_bytes_run(&acct, id, &asked, 1).await?.len(),
+            1,
+            "a run within 1 byte still has its first message"
+        );
         let infos = store.message_infos(&acct, id, &asked).await?;
         ensure_eq!(
             infos.iter().map(|i| i.uid).collect::<Vec<Uid>>(),
@@ -384,6 +403,13 @@ pub async fn batch_reads_agree_with_single_reads<S: TestBackend>(store: &S) -> C
             .await
             .map_or(true, |s| s.is_empty()),
         "bob read alice's summaries"
+    );
+    ensure!(
+        store
+            .message_bytes_run(&bob, id, &uids, usize::MAX)
+            .await
+            .map_or(true, |r| r.iter().all(|(_, b)| b.is_none())),
+        "bob read alice's bytes"
     );
     ensure!(
         store
