@@ -118,7 +118,7 @@ start_tidings() { # [env assignments...]
     [ -n "$T_ADDR" ] && [ -n "$T_TLS" ] || { cat "$TD/stderr" >&2; echo "tidings did not start" >&2; exit 1; }
 }
 export TIDINGS_LOG=warn
-start_tidings
+start_tidings ${TIDINGS_ENV:-}
 CA=$TD/data/tls/dev-cert.pem
 
 # ---- Dovecot -----------------------------------------------------------------------------
@@ -261,10 +261,12 @@ fi
 
 # ---- the table ---------------------------------------------------------------------------
 metric() { # file name -> value or empty
-    awk -v n="$2" '$1=="metric" && $2==n {print $3}' "$T/out/$1" 2>/dev/null | tail -n 1
+    [ -f "$T/out/$1" ] || return 0
+    awk -v n="$2" '$1=="metric" && $2==n {print $3}' "$T/out/$1" | tail -n 1
 }
-row() { # scenario metric label better
+row() { # scenario metric label better (scenarios left out by ONLY print no rows)
     local t d ratio
+    [ -f "$T/out/$1.tidings" ] || [ -f "$T/out/$1.dovecot" ] || return 0
     t=$(metric "$1.tidings" "$2")
     d=$(metric "$1.dovecot" "$2")
     ratio=$(awk -v t="${t:-}" -v d="${d:-}" 'BEGIN { if (t == "" || d == "" || d + 0 == 0) print "-"; else printf "%.2f", t / d }')

@@ -72,8 +72,9 @@ pub fn needs_content(key: &SearchKey) -> bool {
     }
 }
 
-/// True if evaluating `key` needs the message's size or INTERNALDATE (or its bytes), so a
-/// search by flags, UIDs or sequence numbers alone never loads per-message data.
+/// True if evaluating `key` needs the message's size or INTERNALDATE, so a search by flags,
+/// UIDs, sequence numbers or text never loads them (text keys load what [`needs_content`]
+/// says instead).
 pub fn needs_metadata(key: &SearchKey) -> bool {
     use SearchKey::*;
     match key {
@@ -81,7 +82,7 @@ pub fn needs_metadata(key: &SearchKey) -> bool {
         Not(k) => needs_metadata(k),
         Or(a, b) => needs_metadata(a) || needs_metadata(b),
         And(keys) => keys.iter().any(needs_metadata),
-        k => needs_content(k),
+        _ => false,
     }
 }
 
