@@ -24,6 +24,15 @@ fn text_parser() -> MessageParser {
         .default_header_text()
 }
 
+/// The parser for BODY and TEXT: MIME fields structured (needed to find and decode the
+/// parts), every other field as unstructured text, so TEXT takes header values from this one
+/// parse instead of parsing each header block again.
+fn body_parser() -> MessageParser {
+    MessageParser::new()
+        .with_mime_headers()
+        .default_header_text()
+}
+
 /// The fields of the header block at the start of `block`, in order, duplicates kept.
 /// Anything after the header block is ignored.
 pub fn header_fields(block: &[u8]) -> Vec<Field> {
@@ -79,7 +88,7 @@ pub fn body_text(raw: &[u8], with_headers: bool) -> BodyText {
         return raw_text(raw, with_headers);
     }
     // mail-parser gives up on input without a header; the bytes are still searchable.
-    let Some(message) = MessageParser::new().parse(raw) else {
+    let Some(message) = body_parser().parse(raw) else {
         return raw_text(raw, with_headers);
     };
     let mut out = BodyText::default();
@@ -145,11 +154,25 @@ fn walk(message: &Message<'_>, header_parser: Option<&MessageParser>, out: &mut 
     let raw: &[u8] = message.raw_message.as_ref();
     for part in &message.parts {
         if let Some(parser) = header_parser {
-            let start = part.offset_header as usize;
-            let end = part.offset_body as usize;
-            if let Some(block) = raw.get(start..end) {
-                for f in fields_with(parser, block) {
-                    out.headers.push(fold(&format!("{}: {}", f.name, f.value)));
+            for h in &part.headers {
+                let text = match h.value() {
+                    HeaderValue::Text(_) | HeaderValue::TextList(_) => {
+                        Some(field_line(h.name(), &value_text(h.value())))
+                    }
+                    _ => None,
+                };
+                match text {
+                    Some(line) => out.headers.push(fold(&line)),
+                    // A MIME field (parsed structured) or an empty one: read as text from
+                    // its own bytes, as every field was read before.
+                    None => {
+                        let (start, end) = (h.offset_field as usize, h.offset_end as usize);
+                        if let Some(block) = raw.get(start..end) {
+                            for f in fields_with(parser, block) {
+                                out.headers.push(fold(&field_line(&f.name, &f.value)));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -170,6 +193,15 @@ fn walk(message: &Message<'_>, header_parser: Option<&MessageParser>, out: &mut 
             PartType::Multipart(_) => {}
         }
     }
+}
+
+/// `name: value`, as TEXT searches a header field.
+fn field_line(name: &str, value: &str) -> String {
+    let mut line = String::with_capacity(name.len() + 2 + value.len());
+    line.push_str(name);
+    line.push_str(": ");
+    line.push_str(value);
+    line
 }
 
 /// Is this leaf part's content text to search? `text/*`, `message/*` (e.g.
