@@ -6,14 +6,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tidings_engine::command::{MailboxName, StoreOp};
+use tidings_engine::search::Field;
 use tidings_engine::store::{
     canonical_flags, is_below, parent_names, validate_mailbox_name, Account, Appended, Changes,
-    Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, Snapshot,
-    Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
+    Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, RunBytes,
+    Snapshot, Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
 };
 use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
-use super::{IndexedDbStore, Tables};
+use super::{batch, IndexedDbStore, Tables};
 use crate::records::{AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
 use tidings_engine::store::{
     apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
@@ -569,12 +570,47 @@ impl Store for IndexedDbStore {
         let msg = t.message(mailbox, uid);
         t.mailbox(account, mailbox).await?;
         let msg = msg.await?.ok_or(StoreError::NoSuchMailbox)?;
-        Ok(MessageInfo {
-            uid,
-            size: msg.head.size,
-            internal_date: msg.head.internal_date(),
-            parsed: Arc::new(msg.parsed),
-        })
+        Ok(batch::info(uid, msg))
+    }
+
+    async fn message_infos(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<MessageInfo>> {
+        self.batch_infos(account, mailbox, uids).await
+    }
+
+    async fn message_summaries(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, u64, DateTime)>> {
+        self.batch_summaries(account, mailbox, uids).await
+    }
+
+    async fn search_fields(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        names: &[String],
+    ) -> StoreResult<Vec<(Uid, Arc<[Field]>)>> {
+        self.batch_search_fields(account, mailbox, uids, names)
+            .await
+    }
+
+    async fn message_bytes_run(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        max_bytes: usize,
+    ) -> StoreResult<RunBytes> {
+        self.batch_bytes_run(account, mailbox, uids, max_bytes)
+            .await
     }
 
     async fn message_bytes(
@@ -603,7 +639,7 @@ impl Store for IndexedDbStore {
         let head = t.message_head(mailbox, uid);
         t.mailbox(account, mailbox).await?;
         let head = head.await?.ok_or(StoreError::NoSuchMailbox)?;
-        Ok((head.size, head.internal_date()))
+        Ok(batch::summary(&head))
     }
 
     fn watch(&self, account: &Account) -> Watch {
