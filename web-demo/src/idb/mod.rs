@@ -5,7 +5,6 @@
 //! `accounts` (name), `mailboxes` (id), `messages` and `blobs` (raw bytes) and `tombstones`
 //! (`[mailboxId, uid]`), `subscriptions` (`[account, name]`), `counters` (name → number).
 
-mod batch;
 mod ops;
 mod tables;
 
