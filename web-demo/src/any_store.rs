@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use tidings_engine::command::{MailboxName, StoreOp};
+use tidings_engine::search::Field;
 use tidings_engine::store::{
     Account, Appended, Changes, Copied, MailboxId, MailboxInfo, MailboxStatus, MemoryStore,
-    MessageInfo, MessageMeta, NewMessage, Snapshot, Store, StoreError, StoreResult, Watch,
+    MessageInfo, MessageMeta, NewMessage, RunBytes, Snapshot, Store, StoreError, StoreResult,
+    Watch,
 };
 use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
@@ -171,6 +173,40 @@ impl Store for AnyStore {
         uid: Uid,
     ) -> StoreResult<Arc<[u8]>> {
         delegate!(self, message_bytes(account, mailbox, uid))
+    }
+    async fn message_infos(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<MessageInfo>> {
+        delegate!(self, message_infos(account, mailbox, uids))
+    }
+    async fn message_summaries(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, u64, DateTime)>> {
+        delegate!(self, message_summaries(account, mailbox, uids))
+    }
+    async fn search_fields(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        names: &[String],
+    ) -> StoreResult<Vec<(Uid, Arc<[Field]>)>> {
+        delegate!(self, search_fields(account, mailbox, uids, names))
+    }
+    async fn message_bytes_run(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        max_bytes: usize,
+    ) -> StoreResult<RunBytes> {
+        delegate!(self, message_bytes_run(account, mailbox, uids, max_bytes))
     }
     fn watch(&self, account: &Account) -> Watch {
         match self {

@@ -1,19 +1,21 @@
 //! The `Store` methods of `IndexedDbStore`: MemoryStore's rules, one transaction per call.
 //! Each method opens a transaction, works through `Tables`, and commits only on success.
 
-use std::future::Future;
+use std::future::{ready, Future};
 use std::pin::Pin;
 use std::sync::Arc;
 
 use tidings_engine::command::{MailboxName, StoreOp};
+use tidings_engine::search::{searchable_fields, Field};
 use tidings_engine::store::{
     canonical_flags, is_below, parent_names, validate_mailbox_name, Account, Appended, Changes,
-    Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, Snapshot,
-    Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
+    Copied, MailboxId, MailboxInfo, MailboxStatus, MessageInfo, MessageMeta, NewMessage, RunBytes,
+    Snapshot, Store, StoreError, StoreResult, Watch, DEFAULT_MAILBOXES,
 };
 use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
 use super::{IndexedDbStore, Tables};
+use crate::batch;
 use crate::records::{AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
 use tidings_engine::store::{
     apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
@@ -569,12 +571,88 @@ impl Store for IndexedDbStore {
         let msg = t.message(mailbox, uid);
         t.mailbox(account, mailbox).await?;
         let msg = msg.await?.ok_or(StoreError::NoSuchMailbox)?;
-        Ok(MessageInfo {
-            uid,
-            size: msg.head.size,
-            internal_date: msg.head.internal_date(),
-            parsed: Arc::new(msg.parsed),
+        Ok(batch::info(uid, msg))
+    }
+
+    /// One readonly transaction for the whole run (see `batch`).
+    async fn message_infos(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<MessageInfo>> {
+        let tx = self.begin(false)?;
+        let t = Tables::new(&tx)?;
+        let check = t.mailbox(account, mailbox);
+        let rows = batch::read_rows(check, uids, |u| t.message(mailbox, u), batch::info).await?;
+        Ok(batch::found(rows))
+    }
+
+    /// Heads only, in one readonly transaction: the parses stay undecoded.
+    async fn message_summaries(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+    ) -> StoreResult<Vec<(Uid, u64, DateTime)>> {
+        let tx = self.begin(false)?;
+        let t = Tables::new(&tx)?;
+        let check = t.mailbox(account, mailbox);
+        let head = |u| t.message_head(mailbox, u);
+        let rows = batch::read_rows(check, uids, head, |u, h| {
+            let (size, date) = batch::summary(&h);
+            (u, size, date)
         })
+        .await?;
+        Ok(batch::found(rows))
+    }
+
+    /// One readonly transaction; each message's fields are parsed as its bytes arrive, so a
+    /// SEARCH chunk of thousands of messages never holds all their bytes.
+    async fn search_fields(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        names: &[String],
+    ) -> StoreResult<Vec<(Uid, Arc<[Field]>)>> {
+        let tx = self.begin(false)?;
+        let t = Tables::new(&tx)?;
+        let check = t.mailbox(account, mailbox);
+        let rows = batch::read_rows(
+            check,
+            uids,
+            |u| t.blob(mailbox, u),
+            |u, raw| (u, Arc::<[Field]>::from(searchable_fields(&raw, names))),
+        )
+        .await?;
+        Ok(batch::found(rows))
+    }
+
+    /// One readonly transaction: the heads give the sizes, then only the bytes of the run
+    /// that fits `max_bytes` are read.
+    async fn message_bytes_run(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &[Uid],
+        max_bytes: usize,
+    ) -> StoreResult<RunBytes> {
+        let tx = self.begin(false)?;
+        let t = Tables::new(&tx)?;
+        let check = t.mailbox(account, mailbox);
+        let head = |u| t.message_head(mailbox, u);
+        let sizes = batch::read_rows(check, uids, head, |_, h| h.size).await?;
+        let run = batch::run_within(&sizes, max_bytes);
+        let present: Vec<Uid> = run.iter().filter(|r| r.1.is_some()).map(|r| r.0).collect();
+        let blobs = batch::read_rows(
+            ready(Ok(())),
+            &present,
+            |u| t.blob(mailbox, u),
+            |_, raw| Arc::<[u8]>::from(raw),
+        )
+        .await?;
+        Ok(batch::in_place(run, blobs))
     }
 
     async fn message_bytes(
@@ -603,7 +681,7 @@ impl Store for IndexedDbStore {
         let head = t.message_head(mailbox, uid);
         t.mailbox(account, mailbox).await?;
         let head = head.await?.ok_or(StoreError::NoSuchMailbox)?;
-        Ok((head.size, head.internal_date()))
+        Ok(batch::summary(&head))
     }
 
     fn watch(&self, account: &Account) -> Watch {
