@@ -1,16 +1,27 @@
 //! FETCH and UID FETCH: which data items to load, the implicit `\Seen` of non-PEEK body
 //! fetches, and writing each `* n FETCH (...)` response.
 
-use std::io::Write as _;
-
 use super::bytes_run::BytesRun;
 use super::Session;
 use crate::command::{FetchAttr, FetchAttrs, Section, SectionText, StoreOp};
 use crate::mime::{apply_partial, BinaryError, ParsedMessage};
-use crate::response::value::write_literal;
+use crate::response::value::{write_literal, write_number};
 use crate::response::{write_status, Status};
 use crate::store::Store;
 use crate::types::{Flag, SequenceSet, Uid};
+
+/// Date of a message whose INTERNALDATE was not asked for (never written).
+const NO_DATE: crate::types::DateTime = crate::types::DateTime {
+    date: crate::types::Date {
+        year: 1970,
+        month: 1,
+        day: 1,
+    },
+    hour: 0,
+    minute: 0,
+    second: 0,
+    zone_minutes: 0,
+};
 
 /// Messages whose parse FETCH asks the store for in one call: enough to spare a transaction
 /// per message, few enough that a huge FETCH does not hold every parse at once.
@@ -89,6 +100,10 @@ impl Session {
             _ => Vec::new(),
         };
         let mut summaries = summaries.into_iter().peekable();
+        if !needs_bytes {
+            // Small responses for many messages: grow the output once, not ~20 times.
+            self.out.reserve(idx.len() * 48);
+        }
         // Parses and bytes come a run of messages at a time (one store call each run).
         let mut infos = Vec::new().into_iter().peekable();
         let mut bytes = BytesRun::default();
@@ -158,7 +173,7 @@ impl Session {
                     _ => continue, // expunged by another session meanwhile
                 }
             } else {
-                (0, crate::types::DateTime::from_unix(0, 0), None)
+                (0, NO_DATE, None)
             };
             let raw = if needs_bytes {
                 match bytes.next(store, account, view.id, &idx_uids[n..]).await {
@@ -173,7 +188,9 @@ impl Session {
             // Written straight into the session's output: a body is copied once, from the
             // store's bytes into the outgoing buffer.
             let out = &mut self.out;
-            let _ = write!(out, "* {seq} FETCH (");
+            out.extend_from_slice(b"* ");
+            write_number(out, u64::from(seq));
+            out.extend_from_slice(b" FETCH (");
             let mut first = true;
             let mut sep = |out: &mut Vec<u8>| {
                 if !std::mem::take(&mut first) {
@@ -184,7 +201,8 @@ impl Session {
                 match item {
                     FetchAttr::Uid => {
                         sep(out);
-                        let _ = write!(out, "UID {uid_n}");
+                        out.extend_from_slice(b"UID ");
+                        write_number(out, u64::from(uid_n));
                     }
                     FetchAttr::Flags => {
                         sep(out);
@@ -193,8 +211,9 @@ impl Session {
                     }
                     FetchAttr::ModSeq => {
                         sep(out);
-                        let modseq = view.messages[i].modseq;
-                        let _ = write!(out, "MODSEQ ({modseq})");
+                        out.extend_from_slice(b"MODSEQ (");
+                        write_number(out, view.messages[i].modseq);
+                        out.push(b')');
                     }
                     _ => {
                         match write_item(out, &mut sep, item, parsed.as_deref(), raw, size, &date) {
@@ -270,7 +289,8 @@ fn write_item(
         }
         FetchAttr::Rfc822Size => {
             sep(out);
-            let _ = write!(out, "RFC822.SIZE {size}");
+            out.extend_from_slice(b"RFC822.SIZE ");
+            write_number(out, size);
             return Ok(());
         }
         _ => {}
