@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use tidings_host::store::{DEFAULT_AUTH_CACHE_ENTRIES, DEFAULT_AUTH_CACHE_TTL};
+use tidings_host::store::{
+    DEFAULT_AUTH_CACHE_ENTRIES, DEFAULT_AUTH_CACHE_TTL, DEFAULT_MESSAGE_CACHE_BYTES,
+};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +46,9 @@ pub struct Config {
     pub auth_cache_ttl_secs: u64,
     /// Most logins remembered at once (about 100 bytes each); the oldest go first.
     pub auth_cache_max_entries: usize,
+    /// MiB kept of message sizes, dates and searched header fields, so whole-mailbox FETCH
+    /// and repeated header SEARCH read no files; 0 turns the cache off.
+    pub message_cache_mib: usize,
 }
 
 impl Default for Config {
@@ -65,6 +70,7 @@ impl Default for Config {
             demo_user: true,
             auth_cache_ttl_secs: DEFAULT_AUTH_CACHE_TTL.as_secs(),
             auth_cache_max_entries: DEFAULT_AUTH_CACHE_ENTRIES,
+            message_cache_mib: DEFAULT_MESSAGE_CACHE_BYTES / (1024 * 1024),
         }
     }
 }

@@ -243,7 +243,8 @@ fn serve(args: ServeArgs) -> Result<()> {
         .with_auth_cache(
             std::time::Duration::from_secs(cfg.auth_cache_ttl_secs),
             cfg.auth_cache_max_entries,
-        );
+        )
+        .with_message_cache(cfg.message_cache_mib.saturating_mul(1024 * 1024));
     if cfg.demo_user
         && store
             .list_users()

@@ -11,6 +11,7 @@
 //! mailbox that alone exceeds the budget is searched without caching the rest of it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tidings_engine::search::Field;
@@ -21,7 +22,7 @@ use tidings_engine::types::{DateTime, Uid};
 pub(crate) const CACHED_FIELDS: [&str; 6] = ["subject", "from", "to", "cc", "bcc", "date"];
 
 /// Bytes a [`MessageCache`] may hold by default.
-pub(crate) const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
+pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
 
 /// Approximate heap cost of a `String` beyond its text (struct, allocator rounding).
 const STRING_OVERHEAD: usize = 40;
@@ -79,7 +80,7 @@ struct State {
 
 /// See the module docs. Shared by every session of a store.
 pub(crate) struct MessageCache {
-    budget: usize,
+    budget: AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -94,13 +95,22 @@ impl MessageCache {
     /// A cache holding at most about `budget` bytes (0: keeps nothing).
     pub fn new(budget: usize) -> MessageCache {
         MessageCache {
-            budget,
+            budget: AtomicUsize::new(budget),
             state: Mutex::new(State::default()),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes the budget (`message_cache_mib`); what is kept is dropped, so a smaller
+    /// budget holds at once.
+    pub fn set_budget(&self, budget: usize) {
+        self.budget.store(budget, Ordering::Relaxed);
+        let mut state = self.lock();
+        state.mailboxes.clear();
+        state.bytes = 0;
     }
 
     /// Runs `f` on `mailbox`'s entries (marking it used), or returns `None` if it has none.
@@ -189,7 +199,8 @@ impl MessageCache {
         mailbox: MailboxId,
         updates: impl Iterator<Item = (Uid, Option<(u64, DateTime)>, Option<(u8, Arc<[Field]>)>)>,
     ) {
-        if self.budget == 0 {
+        let budget = self.budget.load(Ordering::Relaxed);
+        if budget == 0 {
             return;
         }
         let mut state = self.lock();
@@ -223,7 +234,7 @@ impl MessageCache {
                     entry.fields = old.fields;
                 }
             }
-            while *bytes + cost(&entry) > self.budget {
+            while *bytes + cost(&entry) > budget {
                 let victim = mailboxes
                     .iter()
                     .filter(|(id, _)| **id != mailbox)
@@ -237,7 +248,7 @@ impl MessageCache {
             let Some(mb) = mailboxes.get_mut(&mailbox) else {
                 return;
             };
-            if *bytes + cost(&entry) > self.budget {
+            if *bytes + cost(&entry) > budget {
                 return; // this mailbox alone fills the budget: the rest goes uncached
             }
             let c = cost(&entry);
@@ -334,6 +345,19 @@ mod tests {
             hit(&cache.fields(1, &[10], 1)[0]),
             Some("hello"),
             "fields kept"
+        );
+    }
+
+    #[test]
+    fn setting_the_budget_drops_what_is_kept() {
+        let cache = MessageCache::new(DEFAULT_BUDGET);
+        cache.put_fields(1, &[(10, 1, fields("hello"))]);
+        cache.set_budget(0);
+        assert!(matches!(cache.fields(1, &[10], 1)[0], Lookup::Miss(0)));
+        cache.put_fields(1, &[(10, 1, fields("hello"))]);
+        assert!(
+            matches!(cache.fields(1, &[10], 1)[0], Lookup::Miss(0)),
+            "off at 0"
         );
     }
 

@@ -24,10 +24,13 @@
 //! Recent successful logins are remembered (as keyed MACs) for an hour by default, so a
 //! reconnecting client skips argon2 (`auth_cache`).
 //!
-//! Concurrency: `FileStore` is `Send + Sync` and cheap to clone (an `Arc`). Writes, argon2
-//! and file reads run on tokio's blocking pool (`spawn_blocking`) when called inside a tokio
-//! runtime, inline otherwise; small reads (LIST, LSUB, changes, message info) run inline.
-//! redb serializes writers; readers see consistent snapshots and never wait for writers.
+//! Concurrency: `FileStore` is `Send + Sync` and cheap to clone (an `Arc`). Writes, file
+//! reads and login checks run on tokio's blocking pool (`spawn_blocking`) when called inside
+//! a tokio runtime, inline otherwise (a login's argon2 itself runs on one of the verifier
+//! threads while the blocking-pool thread waits); small reads (LIST, LSUB, changes, message
+//! info, cached summaries) run inline. redb serializes writers; readers see consistent
+//! snapshots and never wait for writers. Sessions woken by one change share read answers
+//! (`memo`); sizes, dates and searched header fields are kept in `message_cache`.
 //! One process only: redb locks the database file, so a second `open` of the same directory
 //! fails. Change notification is in-process (a separate `tidings deliver` process would need a
 //! cross-process signal, not built yet).
@@ -58,6 +61,7 @@ use tidings_engine::types::{Flag, SpecialUse, Uid};
 use auth_cache::AuthCache;
 pub use auth_cache::{AuthCacheStats, DEFAULT_AUTH_CACHE_ENTRIES, DEFAULT_AUTH_CACHE_TTL};
 use blobs::BlobDir;
+pub use message_cache::DEFAULT_BUDGET as DEFAULT_MESSAGE_CACHE_BYTES;
 use schema::{OrBackend, Reader, Tables, NEXT_UIDVALIDITY};
 
 /// Up to this many message summaries are read inline; more go to the blocking pool (a
@@ -164,6 +168,13 @@ impl FileStore {
     /// Refuses APPEND of messages longer than `bytes` with [`StoreError::TooBig`].
     pub fn with_max_message_size(mut self, bytes: usize) -> FileStore {
         self.max_message_size = Some(bytes);
+        self
+    }
+
+    /// Bounds the message cache (sizes, dates and searched header fields) to about `bytes`;
+    /// 0 turns it off.
+    pub fn with_message_cache(self, bytes: usize) -> FileStore {
+        self.inner.cache.set_budget(bytes);
         self
     }
 
