@@ -21,13 +21,6 @@ use tidings_engine::session::SessionConfig;
 use tidings_host::store::FileStore;
 use tokio_rustls::TlsAcceptor;
 
-/// mimalloc instead of glibc malloc: each login's argon2 check allocates and frees a 19 MiB
-/// block, and glibc's dynamic mmap threshold then kept most of such blocks as heap
-/// fragmentation (200 logged-in sessions: 212 MB with glibc, 87 MB with mimalloc, of which
-/// ~80 MB is a fixed cost; measured with `python3` imaplib logins on loopback).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The store the server runs on. Connection tasks are spawned on tokio's multi-thread
 /// runtime, which needs `Send` futures: they are proven `Send` for this concrete type (a
 /// generic `S: Store` could not promise it, as the trait has no `Send` bound for wasm's sake).
