@@ -22,7 +22,7 @@ use tidings_engine::types::{DateTime, Flag, Uid};
 use super::message_cache::{bit_names, field_bits, Lookup};
 use super::schema::{
     check_account, decode, encode, flag_strings, load_mailbox, load_message, mailbox_by_name,
-    MailboxRec, MessageRec, OrBackend, Tables,
+    MailboxRec, MessageRec, OrBackend, Reader, Tables,
 };
 use super::Inner;
 use tidings_engine::store::{normal_name as normal, sorted_uids as sorted};
@@ -365,13 +365,7 @@ impl Inner {
         mailbox: MailboxId,
         uid: Uid,
     ) -> StoreResult<(u64, tidings_engine::types::DateTime)> {
-        self.read(|r| {
-            check_account(r.accounts()?, user)?;
-            load_mailbox(r.mailboxes()?, user, mailbox)?;
-            let msg =
-                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
-            Ok((msg.size, msg.date.into()))
-        })
+        self.read_message(user, mailbox, uid, |_, msg| Ok((msg.size, msg.date.into())))
     }
 
     /// Size and date of each of `uids` (ascending) that exists: from the cache, and what it
@@ -560,13 +554,7 @@ impl Inner {
         mailbox: MailboxId,
         uid: Uid,
     ) -> StoreResult<MessageInfo> {
-        self.read(|r| {
-            check_account(r.accounts()?, user)?;
-            load_mailbox(r.mailboxes()?, user, mailbox)?;
-            let msg =
-                load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
-            info_of(r.parsed()?, uid, &msg)
-        })
+        self.read_message(user, mailbox, uid, |r, msg| info_of(r.parsed()?, uid, &msg))
     }
 
     /// The blob id of one message (checked against the account), for reading its bytes.
@@ -576,12 +564,24 @@ impl Inner {
         mailbox: MailboxId,
         uid: Uid,
     ) -> StoreResult<u64> {
+        self.read_message(user, mailbox, uid, |_, msg| Ok(msg.blob))
+    }
+
+    /// Runs `f` on one message of `user`'s `mailbox` in a read transaction;
+    /// `NoSuchMailbox` if the message or the mailbox is not there (or not theirs).
+    fn read_message<T>(
+        &self,
+        user: &str,
+        mailbox: MailboxId,
+        uid: Uid,
+        f: impl FnOnce(&Reader, MessageRec) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         self.read(|r| {
             check_account(r.accounts()?, user)?;
             load_mailbox(r.mailboxes()?, user, mailbox)?;
             let msg =
                 load_message(r.messages()?, mailbox, uid)?.ok_or(StoreError::NoSuchMailbox)?;
-            Ok(msg.blob)
+            f(r, msg)
         })
     }
 
