@@ -162,7 +162,9 @@ impl Inner {
     pub(crate) fn add_user(&self, name: &str, password: &[u8]) -> StoreResult<()> {
         check_user_name(name)?;
         let hash = hash_password(password)?;
-        self.write(|t| {
+        let owned = name.to_owned();
+        self.write(move |t| {
+            let name = owned.as_str();
             if t.accounts.get(name).bk()?.is_some() {
                 return Err(StoreError::AlreadyExists);
             }
@@ -179,7 +181,9 @@ impl Inner {
 
     pub(crate) fn set_password(&self, name: &str, password: &[u8]) -> StoreResult<()> {
         let hash = hash_password(password)?;
-        self.write(|t| {
+        let owned = name.to_owned();
+        self.write(move |t| {
+            let name = owned.as_str();
             if t.accounts.get(name).bk()?.is_none() {
                 return Err(StoreError::Cannot("no such account".into()));
             }
@@ -192,7 +196,8 @@ impl Inner {
 
     /// Deletes the account, its mailboxes, messages and subscriptions.
     pub(crate) fn delete_user(&self, name: &str) -> StoreResult<()> {
-        let freed = self.write(|t| delete_account(t, name))?;
+        let owned = name.to_owned();
+        let freed = self.write(move |t| delete_account(t, &owned))?;
         self.auth_cache.forget(name);
         self.blobs.remove(&freed);
         self.notifier.notify(name);

@@ -97,7 +97,9 @@ impl Inner {
     ) -> StoreResult<MailboxId> {
         let name = normal(name);
         validate_mailbox_name(&name)?;
-        self.write(|t| {
+        let user = user.to_owned();
+        self.write(move |t| {
+            let user = user.as_str();
             check_account(&t.accounts, user)?;
             if mailbox_id(&t.names, user, &name)?.is_some() {
                 return Err(StoreError::AlreadyExists);
@@ -116,7 +118,9 @@ impl Inner {
         if name.is_inbox() {
             return Err(StoreError::Cannot("INBOX cannot be deleted".into()));
         }
-        let freed = self.write(|t| {
+        let user = user.to_owned();
+        let freed = self.write(move |t| {
+            let user = user.as_str();
             check_account(&t.accounts, user)?;
             let id = mailbox_id(&t.names, user, &name)?.ok_or(StoreError::NoSuchMailbox)?;
             let names = names_of(&t.names, user)?;
@@ -142,7 +146,9 @@ impl Inner {
     ) -> StoreResult<()> {
         let (from, to) = (normal(from), normal(to));
         validate_mailbox_name(&to)?;
-        self.write(|t| {
+        let user = user.to_owned();
+        self.write(move |t| {
+            let user = user.as_str();
             check_account(&t.accounts, user)?;
             let from_id = mailbox_id(&t.names, user, &from)?.ok_or(StoreError::NoSuchMailbox)?;
             if mailbox_id(&t.names, user, &to)?.is_some() {
@@ -218,7 +224,9 @@ impl Inner {
     ) -> StoreResult<bool> {
         let name = normal(name);
         validate_mailbox_name(&name)?;
-        self.write(|t| {
+        let user = user.to_owned();
+        self.write(move |t| {
+            let user = user.as_str();
             check_account(&t.accounts, user)?;
             let key = (user, name.as_str());
             let was = if subscribed {

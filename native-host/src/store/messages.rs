@@ -163,16 +163,19 @@ impl Inner {
             .blobs
             .write(&message.raw)
             .map_err(|e| StoreError::Backend(format!("writing message file: {e}")))?;
-        let result = self.write(|t| {
-            check_account(&t.accounts, user)?;
-            let (id, mut rec) = mailbox_by_name(&t.names, &t.mailboxes, user, &normal(mailbox))?;
+        let (user, mailbox) = (user.to_owned(), normal(mailbox));
+        let flags = flag_strings(&message.flags);
+        let (size, date) = (message.raw.len() as u64, message.internal_date.into());
+        let result = self.write(move |t| {
+            check_account(&t.accounts, &user)?;
+            let (id, mut rec) = mailbox_by_name(&t.names, &t.mailboxes, &user, &mailbox)?;
             t.blob_refs.insert(blob, 1).bk()?;
             t.parsed.insert(blob, parsed.as_slice()).bk()?;
             let msg = MessageRec {
-                flags: flag_strings(&message.flags),
+                flags: flags.clone(),
                 modseq: 0,
-                size: message.raw.len() as u64,
-                date: message.internal_date.into(),
+                size,
+                date,
                 blob,
             };
             let mapping = insert_all(t, id, &mut rec, vec![(0, msg)])?;
@@ -197,7 +200,9 @@ impl Inner {
         flags: &[Flag],
         unchanged_since: Option<u64>,
     ) -> StoreResult<(FlagsStored, bool)> {
-        self.write(|t| {
+        let (user, uids, flags) = (user.to_owned(), uids.to_vec(), flags.to_vec());
+        self.write(move |t| {
+            let (user, uids, flags) = (user.as_str(), uids.as_slice(), flags.as_slice());
             check_account(&t.accounts, user)?;
             let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
             let mut failed = Vec::new();
@@ -242,9 +247,10 @@ impl Inner {
         mailbox: MailboxId,
         uids: &[Uid],
     ) -> StoreResult<Vec<Uid>> {
-        let (removed, freed) = self.write(|t| {
-            check_account(&t.accounts, user)?;
-            remove_all(t, user, mailbox, uids)
+        let (user, uids) = (user.to_owned(), uids.to_vec());
+        let (removed, freed) = self.write(move |t| {
+            check_account(&t.accounts, &user)?;
+            remove_all(t, &user, mailbox, &uids)
         })?;
         self.cache.forget(mailbox, &removed);
         self.blobs.remove(&freed);
@@ -259,8 +265,9 @@ impl Inner {
         dest: &MailboxName,
         expunge_source: bool,
     ) -> StoreResult<Copied> {
+        let (user, uids, dest) = (user.to_owned(), uids.to_vec(), dest.clone());
         let (copied, freed) =
-            self.write(|t| copy_in(t, user, mailbox, uids, dest, expunge_source))?;
+            self.write(move |t| copy_in(t, &user, mailbox, &uids, &dest, expunge_source))?;
         if expunge_source {
             let moved: Vec<Uid> = copied.mapping.iter().map(|m| m.0).collect();
             self.cache.forget(mailbox, &moved);
@@ -342,7 +349,9 @@ impl Inner {
     /// Committed with eventual durability: after a power loss a message may be \Recent
     /// once more, which RFC 9051 allows; a process crash loses nothing.
     pub(crate) fn claim_recent(&self, user: &str, mailbox: MailboxId) -> StoreResult<Vec<Uid>> {
-        self.write_with(redb::Durability::Eventual, |t| {
+        let user = user.to_owned();
+        self.write_with(redb::Durability::Eventual, move |t| {
+            let user = user.as_str();
             check_account(&t.accounts, user)?;
             let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
             let mut claimed = Vec::new();

@@ -28,8 +28,9 @@
 //! reads and login checks run on tokio's blocking pool (`spawn_blocking`) when called inside
 //! a tokio runtime, inline otherwise (a login's argon2 itself runs on one of the verifier
 //! threads while the blocking-pool thread waits); small reads (LIST, LSUB, changes, message
-//! info, cached summaries) run inline. redb serializes writers; readers see consistent
-//! snapshots and never wait for writers. Sessions woken by one change share read answers
+//! info, cached summaries) run inline. Every write transaction runs on one writer thread,
+//! which commits the writes queued behind each other together, with one fsync (`commit`);
+//! readers see consistent snapshots and never wait for writers. Sessions woken by one change share read answers
 //! (`memo`); sizes, dates and searched header fields are kept in `message_cache`.
 //! One process only: redb locks the database file, so a second `open` of the same directory
 //! fails. Change notification is in-process (a separate `tidings deliver` process would need a
@@ -38,6 +39,7 @@
 mod accounts;
 mod auth_cache;
 mod blobs;
+mod commit;
 mod mailboxes;
 mod memo;
 mod message_cache;
@@ -82,11 +84,13 @@ pub struct FileStore {
 
 /// What every clone shares; the blocking operations are methods on it.
 pub(crate) struct Inner {
-    db: Database,
+    db: Arc<Database>,
+    /// The writer thread: every write transaction runs there, batched (group commit).
+    committer: commit::Committer,
     blobs: BlobDir,
     notifier: Notifier,
     /// Read answers shared by the sessions a change wakes; forgotten on every commit.
-    memo: memo::Memo,
+    memo: Arc<memo::Memo>,
     /// Sizes, dates and SEARCH's most asked-for header fields, within a memory budget.
     cache: message_cache::MessageCache,
     auth_cache: AuthCache,
@@ -99,28 +103,24 @@ impl std::fmt::Debug for Inner {
 }
 
 impl Inner {
-    /// Runs `f` in one write transaction and commits it (durably) if `f` succeeds; on error
-    /// the transaction is dropped, i.e. rolled back.
-    fn write<T>(&self, f: impl FnOnce(&mut Tables) -> StoreResult<T>) -> StoreResult<T> {
-        self.write_with(redb::Durability::Immediate, f)
+    /// Runs `f` in a write transaction and returns once that has durably committed; if `f`
+    /// fails, none of its writes commit. Concurrent writes share one transaction and one fsync
+    /// (`commit`), so `f` may run twice and must touch nothing but the tables. Blocks.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&mut Tables) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.committer.run(redb::Durability::Immediate, f)
     }
 
     /// As [`Inner::write`] with a chosen durability: `Eventual` for state whose loss in a
     /// power failure is harmless (the \Recent mark), to spare an fsync on every SELECT.
-    fn write_with<T>(
+    fn write_with<T: Send + 'static>(
         &self,
         durability: redb::Durability,
-        f: impl FnOnce(&mut Tables) -> StoreResult<T>,
+        f: impl FnMut(&mut Tables) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let mut txn = self.db.begin_write().bk()?;
-        txn.set_durability(durability);
-        let value = {
-            let mut tables = Tables::open(&txn)?;
-            f(&mut tables)?
-        };
-        txn.commit().bk()?;
-        self.memo.invalidate();
-        Ok(value)
+        self.committer.run(durability, f)
     }
 
     /// Runs `f` against one consistent read snapshot.
@@ -152,12 +152,17 @@ impl FileStore {
         }
         let next = max_live.max(max_seen).saturating_add(1);
         let blobs = BlobDir::open(dir.join(BLOB_DIR), next).context("opening blob directory")?;
+        let db = Arc::new(db);
+        let memo = Arc::new(memo::Memo::default());
+        let committer = commit::Committer::start(Arc::clone(&db), Arc::clone(&memo))
+            .context("starting the writer thread")?;
         Ok(FileStore {
             inner: Arc::new(Inner {
                 db,
+                committer,
                 blobs,
                 notifier: Notifier::new(),
-                memo: memo::Memo::default(),
+                memo,
                 cache: message_cache::MessageCache::new(message_cache::DEFAULT_BUDGET),
                 auth_cache: AuthCache::new(DEFAULT_AUTH_CACHE_TTL, DEFAULT_AUTH_CACHE_ENTRIES),
             }),
