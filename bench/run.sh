@@ -8,6 +8,7 @@
 #   KEEP=1 ...                   # keep the temp dir (logs, raw outputs) for inspection
 #   ONLY="big" BIG_N=100000 ...  # just some scenarios (mixed connect big append fetch_big
 #                                # fetch_big_tls idle), e.g. the 100,000-message mailbox
+#   REPEAT=3 ...                 # every scenario 3 times; the table shows each median
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -25,6 +26,8 @@ else
     FETCH_N=${FETCH_N:-50}
 fi
 NUSERS=$MIX_CLIENTS
+REPEAT=${REPEAT:-1}
+ROUND=1
 
 T=$(mktemp -d /tmp/tidings-bench.XXXXXX)
 chmod 755 "$T"
@@ -217,13 +220,14 @@ run_one() { # server name args...: runs the load tool, keeps its output
     shift 2
     local addr tls pid
     if [ "$server" = tidings ]; then addr=$T_ADDR tls=$T_TLS pid=$TPID; else addr=$D_ADDR tls=$D_TLS pid=$DPID; fi
-    say "$name: $server"
+    local out="$T/out/$name.$server.$ROUND"
+    say "$name: $server (round $ROUND of $REPEAT)"
     if ! timeout 900 "$LOAD" --addr "$addr" --tls-addr "$tls" --ca "$CA" --password "$PASS" \
-        --server-pid "$pid" "$@" > "$T/out/$name.$server" 2>&1; then
+        --server-pid "$pid" "$@" > "$out" 2>&1; then
         FAILS=$((FAILS + 1))
         echo "  $name on $server reported errors (see below)" >&2
     fi
-    grep -v '^metric' "$T/out/$name.$server" | sed 's/^/  /' >&2
+    grep -v '^metric' "$out" | sed 's/^/  /' >&2
 }
 ORDER=0
 ONLY=${ONLY:-}
@@ -244,29 +248,40 @@ pair() { # name args...: both servers, alternating who goes first
     ORDER=$((ORDER + 1))
 }
 
-pair mixed mixed --clients "$MIX_CLIENTS" --seconds "$MIX_SECS"
-pair connect idle --name connect --conns "$CONNECT_N" --rounds 0 --users "$NUSERS"
-pair big big --messages "$BIG_N" --repeat "$BIG_REPEAT"
-pair append append --count "$APPEND_N"
-pair fetch_big fetch-big --count "$FETCH_N"
-pair fetch_big_tls fetch-big --count "$FETCH_N" --tls
-# Many idle connections: Tidings at IDLE_T, Dovecot (a process per connection) at IDLE_D.
-# Tidings is restarted first, so memory per connection is measured from a fresh process.
-if wanted idle; then
-    stop_pid "$TPID"
-    start_tidings
-    run_one dovecot idle idle --conns "$IDLE_D" --rounds "$PUSH_ROUNDS"
-    run_one tidings idle idle --conns "$IDLE_T" --rounds "$PUSH_ROUNDS"
-fi
+scenarios() {
+    pair mixed mixed --clients "$MIX_CLIENTS" --seconds "$MIX_SECS"
+    pair connect idle --name connect --conns "$CONNECT_N" --rounds 0 --users "$NUSERS"
+    pair big big --messages "$BIG_N" --repeat "$BIG_REPEAT"
+    pair append append --count "$APPEND_N"
+    pair fetch_big fetch-big --count "$FETCH_N"
+    pair fetch_big_tls fetch-big --count "$FETCH_N" --tls
+    # Many idle connections: Tidings at IDLE_T, Dovecot (a process per connection) at IDLE_D.
+    # Tidings is restarted first, so memory per connection is measured from a fresh process.
+    if wanted idle; then
+        stop_pid "$TPID"
+        start_tidings ${TIDINGS_ENV:-}
+        run_one dovecot idle idle --conns "$IDLE_D" --rounds "$PUSH_ROUNDS"
+        run_one tidings idle idle --conns "$IDLE_T" --rounds "$PUSH_ROUNDS"
+    fi
+}
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for ROUND in $(seq 1 "$REPEAT"); do
+    scenarios
+done
 
 # ---- the table ---------------------------------------------------------------------------
-metric() { # file name -> value or empty
-    [ -f "$T/out/$1" ] || return 0
-    awk -v n="$2" '$1=="metric" && $2==n {print $3}' "$T/out/$1" | tail -n 1
+ran() { # scenario.server: did any round run it?
+    compgen -G "$T/out/$1.[0-9]*" >/dev/null
+}
+metric() { # scenario.server name -> the median over rounds of the value, or empty
+    ran "$1" || return 0
+    for f in "$T/out/$1".[0-9]*; do
+        awk -v n="$2" '$1=="metric" && $2==n {print $3}' "$f" | tail -n 1
+    done | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 row() { # scenario metric label better (scenarios left out by ONLY print no rows)
     local t d ratio
-    [ -f "$T/out/$1.tidings" ] || [ -f "$T/out/$1.dovecot" ] || return 0
+    ran "$1.tidings" || ran "$1.dovecot" || return 0
     t=$(metric "$1.tidings" "$2")
     d=$(metric "$1.dovecot" "$2")
     ratio=$(awk -v t="${t:-}" -v d="${d:-}" 'BEGIN { if (t == "" || d == "" || d + 0 == 0) print "-"; else printf "%.2f", t / d }')
@@ -274,8 +289,8 @@ row() { # scenario metric label better (scenarios left out by ONLY print no rows
 }
 {
 echo
-echo "Tidings $("$TIDINGS" --version | awk '{print $2}') vs Dovecot $(dovecot --version | awk '{print $1}'), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "ratio = Tidings / Dovecot; 'better' says which direction wins"
+echo "Tidings $("$TIDINGS" --version | awk '{print $2}') vs Dovecot $(dovecot --version | awk '{print $1}'), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), load average before: $LOAD_BEFORE"
+echo "ratio = Tidings / Dovecot; 'better' says which direction wins; each figure the median of $REPEAT round(s)"
 echo
 printf '| %-44s | %12s | %12s | %6s | %-6s |\n' "metric" "Tidings" "Dovecot" "ratio" "better"
 printf '|%s|%s|%s|%s|%s|\n' "----------------------------------------------" "--------------" "--------------" "--------" "--------"
