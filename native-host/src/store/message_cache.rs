@@ -10,7 +10,7 @@
 //! bounded by a byte budget: the least recently searched mailboxes are dropped first, and a
 //! mailbox that alone exceeds the budget is searched without caching the rest of it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -64,11 +64,50 @@ fn cost(entry: &Entry) -> usize {
         })
 }
 
+/// Entries ordered by UID: whole-mailbox lookups come in ascending UID order, and walking
+/// a B-tree beside them is several times faster than hashing each UID into a table too big
+/// for the CPU cache (42% of `FETCH 1:* (RFC822.SIZE)` at 100,000 messages, in `perf`).
 #[derive(Default)]
 struct MailboxEntries {
     last_used: u64,
     bytes: usize,
-    entries: HashMap<Uid, Entry>,
+    entries: BTreeMap<Uid, Entry>,
+}
+
+/// A cursor skips at most this many entries before it seeks instead (sparse lookups).
+const MAX_SKIP: usize = 16;
+
+/// `f` of the entry of each of `uids` (`None` where there is none), in order. Ascending runs
+/// are answered by walking the map; a UID below its predecessor is looked up on its own.
+fn lookup<'a, T>(
+    entries: &'a BTreeMap<Uid, Entry>,
+    uids: &[Uid],
+    mut f: impl FnMut(Option<&'a Entry>) -> T,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(uids.len());
+    let Some(&first) = uids.first() else {
+        return out;
+    };
+    let mut cursor = entries.range(first..).peekable();
+    let mut last = first;
+    for &uid in uids {
+        if uid < last {
+            out.push(f(entries.get(&uid)));
+            continue;
+        }
+        last = uid;
+        let mut skipped = 0;
+        while cursor.next_if(|(u, _)| **u < uid).is_some() {
+            skipped += 1;
+            if skipped == MAX_SKIP {
+                cursor = entries.range(uid..).peekable();
+                break;
+            }
+        }
+        let found = cursor.peek().filter(|(u, _)| **u == uid).map(|(_, e)| *e);
+        out.push(f(found));
+    }
+    out
 }
 
 #[derive(Default)]
@@ -117,7 +156,7 @@ impl MessageCache {
     fn with_mailbox<T>(
         &self,
         mailbox: MailboxId,
-        f: impl FnOnce(&HashMap<Uid, Entry>) -> T,
+        f: impl FnOnce(&BTreeMap<Uid, Entry>) -> T,
     ) -> Option<T> {
         let mut state = self.lock();
         state.tick += 1;
@@ -130,17 +169,15 @@ impl MessageCache {
     /// Looks up `uids` of `mailbox` for the fields in `bits`.
     pub fn fields(&self, mailbox: MailboxId, uids: &[Uid], bits: u8) -> Vec<Lookup> {
         let found = self.with_mailbox(mailbox, |entries| {
-            uids.iter()
-                .map(|uid| match entries.get(uid) {
-                    Some(Entry {
-                        bits: have,
-                        fields: Some(f),
-                        ..
-                    }) if have & bits == bits => Lookup::Hit(Arc::clone(f)),
-                    Some(e) => Lookup::Miss(e.bits),
-                    None => Lookup::Miss(0),
-                })
-                .collect()
+            lookup(entries, uids, |entry| match entry {
+                Some(Entry {
+                    bits: have,
+                    fields: Some(f),
+                    ..
+                }) if have & bits == bits => Lookup::Hit(Arc::clone(f)),
+                Some(e) => Lookup::Miss(e.bits),
+                None => Lookup::Miss(0),
+            })
         });
         found.unwrap_or_else(|| uids.iter().map(|_| Lookup::Miss(0)).collect())
     }
@@ -148,9 +185,7 @@ impl MessageCache {
     /// Size and date of each of `uids` of `mailbox`, where known.
     pub fn summaries(&self, mailbox: MailboxId, uids: &[Uid]) -> Vec<Option<(u64, DateTime)>> {
         let found = self.with_mailbox(mailbox, |entries| {
-            uids.iter()
-                .map(|uid| entries.get(uid).and_then(|e| e.summary))
-                .collect()
+            lookup(entries, uids, |entry| entry.and_then(|e| e.summary))
         });
         found.unwrap_or_else(|| vec![None; uids.len()])
     }
@@ -359,6 +394,26 @@ mod tests {
             matches!(cache.fields(1, &[10], 1)[0], Lookup::Miss(0)),
             "off at 0"
         );
+    }
+
+    #[test]
+    fn lookups_in_any_order_find_every_entry() {
+        let cache = MessageCache::new(DEFAULT_BUDGET);
+        let date = DateTime::from_unix(1_700_000_000, 0);
+        // Every third UID of 1..=300 is known.
+        let known: Vec<_> = (1..=100).map(|i| (i * 3, u64::from(i), date)).collect();
+        cache.put_summaries(7, &known);
+        let expect = |uid: Uid| (uid % 3 == 0).then(|| (u64::from(uid / 3), date));
+        for uids in [
+            (1..=300).collect::<Vec<Uid>>(),       // dense, ascending
+            vec![3, 150, 151, 297, 298, 299, 300], // sparse: the cursor seeks
+            vec![300, 3, 9, 6, 6, 1, 299],         // out of order and repeated
+            vec![],
+        ] {
+            let got = cache.summaries(7, &uids);
+            let want: Vec<_> = uids.iter().map(|&u| expect(u)).collect();
+            assert_eq!(got, want, "uids {uids:?}");
+        }
     }
 
     #[test]
