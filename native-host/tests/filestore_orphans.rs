@@ -40,7 +40,7 @@ async fn open_removes_orphan_blobs_and_temp_files() {
             .expect("append");
         (acct, a.mailbox)
     };
-    // What a crash can leave behind: a complete blob never committed (with a higher id than
+    // What a crash can leave behind: a blob never committed, whole or half-written (with a higher id than
     // any live one), a half-written temp file, a temp file in a fresh fan-out directory.
     let stray = blobs.join("ff").join(format!("{:016x}", 0xffu64));
     let temp = blobs.join("01").join(format!("{:016x}.tmp", 0x101u64));
