@@ -114,7 +114,9 @@ impl Inner {
     }
 
     /// As [`Inner::write`] with a chosen durability: `Eventual` for state whose loss in a
-    /// power failure is harmless (the \Recent mark), to spare an fsync on every SELECT.
+    /// power failure is harmless (the \Recent mark). redb 2 still syncs an `Eventual`
+    /// commit on Linux (only macOS gets a cheaper barrier); the only level without a sync,
+    /// `None`, is lost on a process crash, so every write here is synced in effect.
     fn write_with<T: Send + 'static>(
         &self,
         durability: redb::Durability,
