@@ -19,26 +19,84 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// The UTF-8 encodings of the only non-ASCII characters whose [`fold`] contains ASCII:
+/// U+0130 (İ, to `i` and a combining dot) and U+212A (the Kelvin sign, to `k`).
+pub const ASCII_FROM_NON_ASCII: [&[u8]; 2] = [b"\xC4\xB0", b"\xE2\x84\xAA"];
+
 /// A search term, folded once and matched against already-folded text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Needle(String);
+#[derive(Debug, Clone)]
+pub struct Needle {
+    folded: String,
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl PartialEq for Needle {
+    fn eq(&self, other: &Needle) -> bool {
+        self.folded == other.folded
+    }
+}
+
+impl Eq for Needle {}
 
 impl Needle {
     /// Folds `term` for matching.
     pub fn new(term: &str) -> Needle {
-        Needle(fold(term))
+        let folded = fold(term);
+        let finder = memchr::memmem::Finder::new(folded.as_bytes()).into_owned();
+        Needle { folded, finder }
     }
 
     /// Is the term a substring of `folded` (text passed through [`fold`])? The empty term
     /// is a substring of everything.
     pub fn found_in(&self, folded: &str) -> bool {
-        folded.contains(self.0.as_str())
+        self.found_in_folded_bytes(folded.as_bytes())
+    }
+
+    /// [`Needle::found_in`] on the bytes of folded text.
+    pub fn found_in_folded_bytes(&self, folded: &[u8]) -> bool {
+        self.finder.find(folded).is_some()
+    }
+
+    /// The folded term.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
+    /// Is the term found in `bytes` read as (lossy) UTF-8 and folded? Answers only when
+    /// that can be decided on the bytes themselves, ASCII case ignored: `None` for a term
+    /// with non-ASCII characters, or bytes containing a character whose lower case is ASCII
+    /// ([`ASCII_FROM_NON_ASCII`]).
+    ///
+    /// Why this equals `found_in(&fold(&String::from_utf8_lossy(bytes)))`: lossy decoding
+    /// keeps every ASCII byte and turns the rest into non-ASCII characters, and folding
+    /// maps ASCII to ASCII and (but for those listed) non-ASCII to non-ASCII; so the ASCII
+    /// runs of the folded text are the ASCII runs of `bytes`, lower-cased.
+    pub fn found_in_bytes(&self, bytes: &[u8]) -> Option<bool> {
+        if !self.folded.is_ascii() {
+            return None;
+        }
+        if !bytes.is_ascii()
+            && ASCII_FROM_NON_ASCII
+                .iter()
+                .any(|seq| memchr::memmem::find(bytes, seq).is_some())
+        {
+            return None;
+        }
+        let mut lower = Vec::with_capacity(bytes.len());
+        lower.extend(bytes.iter().map(|&b| ascii_lower(b)));
+        Some(self.found_in_folded_bytes(&lower))
     }
 
     /// Is the term found in `text`, which has not been folded yet?
     pub fn found_in_unfolded(&self, text: &str) -> bool {
         self.found_in(&fold(text))
     }
+}
+
+/// `b` with ASCII upper case lowered, branch-free (so loops over it vectorize).
+#[inline]
+pub fn ascii_lower(b: u8) -> u8 {
+    b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)
 }
 
 #[cfg(test)]
@@ -58,6 +116,54 @@ mod tests {
         assert!(!Needle::new("koln").found_in_unfolded("Köln"));
         assert!(!Needle::new("world").found_in_unfolded("wor ld"));
         assert!(!Needle::new("longer than the text").found_in_unfolded("short"));
+    }
+
+    #[test]
+    fn only_the_listed_characters_fold_to_ascii() {
+        let to_ascii: Vec<Vec<u8>> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().any(|l| l.is_ascii()))
+            .map(|c| c.to_string().into_bytes())
+            .collect();
+        let listed: Vec<Vec<u8>> = ASCII_FROM_NON_ASCII.iter().map(|s| s.to_vec()).collect();
+        assert_eq!(to_ascii, listed);
+    }
+
+    #[test]
+    fn bytes_match_like_their_folded_text() {
+        let texts: [&[u8]; 6] = [
+            b"Say HELLO World!",
+            "Grüße, KELVIN \u{212A}elvin".as_bytes(),
+            "\u{130}stanbul".as_bytes(),
+            b"bad \xff\xfe utf-8 HeLLo",
+            b"split \xE2\x84 k",
+            b"",
+        ];
+        let terms = [
+            "hello", "kelvin", "istanbul", "i", "k", "", "grüße", "\u{212A}", "o w",
+        ];
+        for text in texts {
+            let folded = fold(&String::from_utf8_lossy(text));
+            for term in terms {
+                let needle = Needle::new(term);
+                if let Some(found) = needle.found_in_bytes(text) {
+                    assert_eq!(found, needle.found_in(&folded), "{term:?} in {text:?}");
+                }
+            }
+        }
+        assert_eq!(
+            Needle::new("HELLO").found_in_bytes(b"say hello"),
+            Some(true)
+        );
+        assert_eq!(Needle::new("grüße").found_in_bytes(b"x"), None);
+        assert_eq!(Needle::new("k").found_in_bytes("\u{212A}".as_bytes()), None);
+    }
+
+    #[test]
+    fn ascii_lower_is_to_ascii_lowercase() {
+        for b in 0..=255u8 {
+            assert_eq!(ascii_lower(b), b.to_ascii_lowercase());
+        }
     }
 
     #[test]
