@@ -82,14 +82,72 @@ impl Needle {
         {
             return None;
         }
-        let mut lower = Vec::with_capacity(bytes.len());
-        lower.extend(bytes.iter().map(|&b| ascii_lower(b)));
-        Some(self.found_in_folded_bytes(&lower))
+        Some(find_ascii_nocase(
+            bytes,
+            self.folded.as_bytes(),
+            &self.finder,
+        ))
     }
 
     /// Is the term found in `text`, which has not been folded yet?
     pub fn found_in_unfolded(&self, text: &str) -> bool {
         self.found_in(&fold(text))
+    }
+}
+
+/// Is `needle` (ASCII, lower case) in `hay`, ASCII case ignored? Candidates come from a
+/// vectorised scan for the needle's least common byte (in either case), each checked in
+/// full; a long needle (where many partial matches could cost much) is matched on a
+/// lower-cased copy of `hay` instead, with `finder`.
+fn find_ascii_nocase(hay: &[u8], needle: &[u8], finder: &memchr::memmem::Finder<'_>) -> bool {
+    const SHORT: usize = 32;
+    let Some(anchor) = needle
+        .iter()
+        .enumerate()
+        .min_by_key(|&(_, &b)| commonness(b))
+        .map(|(i, _)| i)
+    else {
+        return true;
+    };
+    if needle.len() > hay.len() {
+        return false;
+    }
+    if needle.len() > SHORT {
+        let mut lower = Vec::with_capacity(hay.len());
+        lower.extend(hay.iter().map(|&b| ascii_lower(b)));
+        return finder.find(&lower).is_some();
+    }
+    let b = needle[anchor];
+    let upper = b.to_ascii_uppercase();
+    // The anchor byte of a match lies in `hay[anchor..hay.len() - tail]`.
+    let tail = needle.len() - anchor - 1;
+    let Some(window) = hay.get(anchor..hay.len() - tail) else {
+        return false;
+    };
+    let is_match = |at: usize| {
+        let start = at;
+        hay.get(start..start + needle.len())
+            .is_some_and(|cand| cand.iter().zip(needle).all(|(&h, &n)| ascii_lower(h) == n))
+    };
+    if upper == b {
+        memchr::memchr_iter(b, window).any(is_match)
+    } else {
+        memchr::memchr2_iter(b, upper, window).any(is_match)
+    }
+}
+
+/// How common byte `b` is in mail text (a rough rank: letters by English frequency, then
+/// digits and punctuation, with space and line ends the most common).
+fn commonness(b: u8) -> u8 {
+    const LETTERS: &[u8; 26] = b"etaoinsrhldcumfpgwybvkxjqz";
+    match b {
+        b' ' | b'\r' | b'\n' => 255,
+        b'a'..=b'z' => {
+            let rank = LETTERS.iter().position(|&l| l == b).unwrap_or(0);
+            60 - rank as u8 * 2
+        }
+        b'0'..=b'9' => 20,
+        _ => 10,
     }
 }
 
@@ -157,6 +215,36 @@ mod tests {
         );
         assert_eq!(Needle::new("grüße").found_in_bytes(b"x"), None);
         assert_eq!(Needle::new("k").found_in_bytes("\u{212A}".as_bytes()), None);
+    }
+
+    #[test]
+    fn byte_search_agrees_with_folding_on_every_substring() {
+        let mut long = String::new();
+        for i in 0..40 {
+            long.push_str(&format!("Word{i} qUoKkA xyz-{} ", i * 7));
+        }
+        let texts = [
+            "The secret word is QUOKKA.\r\nalpha bravo Kilo mike\r\n".to_string(),
+            "aaaaaaaaaaAAAAAAAAAAaaaaaaaab eeeee E e".to_string(),
+            long,
+        ];
+        for text in &texts {
+            let folded = fold(text);
+            let chars: Vec<char> = text.chars().collect();
+            for len in [1, 2, 3, 5, 8, 13, 31, 32, 33, 60] {
+                for start in (0..chars.len().saturating_sub(len)).step_by(3) {
+                    let piece: String = chars[start..start + len].iter().collect();
+                    for term in [piece.clone(), piece.to_uppercase(), format!("{piece}!")] {
+                        let needle = Needle::new(&term);
+                        assert_eq!(
+                            needle.found_in_bytes(text.as_bytes()),
+                            Some(needle.found_in(&folded)),
+                            "{term:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
