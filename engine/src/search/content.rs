@@ -137,7 +137,19 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
     if may_have_too_many_content_types(raw) {
         return None;
     }
-    let mut header: Vec<u8> = Vec::with_capacity(512);
+    // The header block, each line ended by CRLF, and where the body starts.
+    let (block, body_start) = if raw.starts_with(b"\r\n") {
+        (&raw[..0], 2)
+    } else {
+        let at = memchr::memmem::find(raw, b"\n\r\n")?;
+        (raw.get(..=at)?, at + 3)
+    };
+    // Every CR ends a line (checked below with the line ends), and no encoded word.
+    let crs = memchr::memchr_iter(b'\r', block).count();
+    if memchr::memchr_iter(b'=', block).any(|i| block.get(i + 1) == Some(&b'?')) {
+        return None;
+    }
+    let mut header: Vec<u8> = Vec::with_capacity(block.len() + 64);
     let mut content_type: Option<&[u8]> = None;
     // Where the Content-Transfer-Encoding value is in `header`.
     let mut encoding: Option<(usize, usize)> = None;
@@ -147,22 +159,17 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
     let mut field_is_encoding = false;
     let mut value_start = 0;
     let mut has_text = false;
+    let mut lines = 0;
     let mut pos = 0;
-    let body_start = loop {
-        let rest = raw.get(pos..)?;
-        let nl = memchr::memchr(b'\n', rest)?;
-        let line = rest.get(..nl)?.strip_suffix(b"\r")?;
-        if memchr::memchr(b'\r', line).is_some()
-            || memchr::memchr_iter(b'=', line).any(|i| line.get(i + 1) == Some(&b'?'))
-        {
-            return None;
-        }
-        let next = pos + nl + 1;
+    for nl in memchr::memchr_iter(b'\n', block) {
+        lines += 1;
+        let line = block.get(pos..nl)?.strip_suffix(b"\r")?;
+        let next = nl + 1;
         if field_is_encoding {
             encoding = Some((value_start, header.len()));
         }
         let text = match line.first() {
-            None => break next,
+            None => return None,
             Some(b' ' | b'\t') => {
                 if !in_field {
                     return None;
@@ -170,9 +177,11 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
                 line
             }
             Some(_) => {
-                let colon = memchr::memchr(b':', line)?;
+                let colon = line
+                    .iter()
+                    .position(|&b| b == b':' || !(0x21..0x7f).contains(&b))?;
                 let name = line.get(..colon)?;
-                if name.is_empty() || !name.iter().all(|b| (0x21..0x7f).contains(b)) {
+                if name.is_empty() || line.get(colon) != Some(&b':') {
                     return None;
                 }
                 if in_field {
@@ -205,13 +214,13 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
                 line.get(colon + 1..)?
             }
         };
-        let text = text.trim_ascii_start();
-        let text = text
-            .iter()
-            .rposition(|&b| b != b' ' && b != b'\t')
-            .and_then(|last| text.get(..=last))
-            .unwrap_or_default();
-        if !text.is_empty() {
+        // The line's text: what is between its first and last byte other than space or tab
+        // (mail-parser also skips CR, which a line holds none of here).
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let first = text.iter().position(|b| !blank(b));
+        let last = text.iter().rposition(|b| !blank(b));
+        if let (Some(first), Some(last)) = (first, last) {
+            let text = text.get(first..=last)?;
             if has_text {
                 header.push(b' ');
             }
@@ -223,7 +232,13 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
             }
         }
         pos = next;
-    };
+    }
+    if field_is_encoding {
+        encoding = Some((value_start, header.len()));
+    }
+    if crs != lines {
+        return None;
+    }
     if let Some((start, end)) = encoding {
         let value = header.get(start..end)?;
         if !value.is_ascii() || value == b"base64" || value == b"quoted-printable" {
@@ -618,6 +633,7 @@ Content-Type: application/octet-stream\r\n\r\nbinary-words\r\n--b--\r\nepilogue-
 Subject: a long subject\r\n  folded  \t here\r\n\t \r\n\
 X-Empty:\r\n\
 X-Spaces:   \r\n\
+X-Form-Feed: \x0c feed \x0c\r\n\
 Content-Type: text/plain;\r\n charset=UTF-8; format=flowed\r\n\
 Content-Transfer-Encoding: 8bit\r\n\
 \r\n\
