@@ -261,6 +261,61 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
 /// escapes or RFC 2231 parameters), with mail-parser's own parser, so the type and charset
 /// are the ones its full parse sees.
 fn plain_content_type(value: &[u8]) -> bool {
+    simple_content_type(value).unwrap_or_else(|| parsed_content_type(value))
+}
+
+/// [`plain_content_type`] for the common shape, without a parser: one line, `text/subtype`
+/// in lower case, then `; name=value` parameters with lower-case names and token values.
+/// `None` for anything else (and for a repeated charset). The property test
+/// `simple_content_type_agrees_with_mail_parser` checks it against mail-parser.
+fn simple_content_type(value: &[u8]) -> Option<bool> {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let skip_blank = |v: &[u8]| -> usize { v.iter().take_while(|b| blank(b)).count() };
+    let token =
+        |v: &[u8], ok: fn(u8) -> bool| -> usize { v.iter().take_while(|&&b| ok(b)).count() };
+    fn lower_token(b: u8) -> bool {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'
+    }
+    let mut rest = value.get(skip_blank(value)..)?.strip_prefix(b"text/")?;
+    let subtype = token(rest, |b| lower_token(b) || b == b'.' || b == b'+');
+    if subtype == 0 {
+        return None;
+    }
+    rest = rest.get(subtype..)?;
+    let mut charset: Option<&[u8]> = None;
+    loop {
+        rest = rest.get(skip_blank(rest)..)?;
+        if rest == b"\r\n" {
+            break;
+        }
+        rest = rest.strip_prefix(b";")?;
+        rest = rest.get(skip_blank(rest)..)?;
+        let name_len = token(rest, lower_token);
+        let name = rest.get(..name_len)?;
+        rest = rest.get(name_len..)?.strip_prefix(b"=")?;
+        let value_len = token(rest, |b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+')
+        });
+        if name_len == 0 || value_len == 0 {
+            return None;
+        }
+        if name == b"charset" {
+            if charset.is_some() {
+                return None;
+            }
+            charset = rest.get(..value_len);
+        }
+        rest = rest.get(value_len..)?;
+    }
+    Some(charset.is_none_or(|cs| {
+        [&b"utf-8"[..], b"utf8", b"us-ascii", b"ascii"]
+            .iter()
+            .any(|ok| cs.eq_ignore_ascii_case(ok))
+    }))
+}
+
+/// [`plain_content_type`] through mail-parser's own Content-Type parser.
+fn parsed_content_type(value: &[u8]) -> bool {
     let simple = value.iter().all(|&b| {
         b.is_ascii_alphanumeric()
             || matches!(
@@ -748,6 +803,48 @@ Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln, QUOKKA.\r\nsecond line\r\n";
         let mut plain = b"Subject: x\r\n\r\n".to_vec();
         plain.resize(plain.len() + lines, b'\n');
         assert_same_answers(&plain, "many lines");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn simple_content_type_agrees_with_mail_parser(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    " ", "\t", "text/", "text", "/", "plain", "html", "Plain", "TEXT/", ";", "=",
+                    "charset", "Charset", "utf-8", "UTF-8", "utf8", "us-ascii", "ASCII",
+                    "iso-8859-1", "format", "flowed", "delsp", "yes", "x.y+z", "\"", "(", "*",
+                    "\r\n", "\r\n ", "?", "=?", "_",
+                ]),
+                0..14,
+            )
+        ) {
+            // Most strings that start with a type are in the simple shape or near it.
+            for value in [format!(" {}\r\n", pieces.concat()), format!(" text/{}\r\n", pieces.concat())] {
+                if let Some(fast) = simple_content_type(value.as_bytes()) {
+                    proptest::prop_assert_eq!(fast, parsed_content_type(value.as_bytes()), "{:?}", value);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn simple_content_types_are_read_without_the_parser() {
+        for (value, want) in [
+            (" text/plain; charset=UTF-8; format=flowed\r\n", Some(true)),
+            (" text/plain\r\n", Some(true)),
+            ("\ttext/html ;charset=us-ascii \r\n", Some(true)),
+            (" text/plain; charset=iso-8859-1\r\n", Some(false)),
+            (" text/plain; charset=utf-8; charset=latin1\r\n", None),
+            (" Text/Plain\r\n", None),
+            (" text/plain; charset=\"utf-8\"\r\n", None),
+            (" text/plain;\r\n charset=utf-8\r\n", None),
+            (" multipart/mixed; boundary=x\r\n", None),
+        ] {
+            assert_eq!(simple_content_type(value.as_bytes()), want, "{value:?}");
+            if let Some(want) = want {
+                assert_eq!(parsed_content_type(value.as_bytes()), want, "{value:?}");
+            }
+        }
     }
 
     #[test]
