@@ -27,7 +27,8 @@ pub const ASCII_FROM_NON_ASCII: [&[u8]; 2] = [b"\xC4\xB0", b"\xE2\x84\xAA"];
 #[derive(Debug, Clone)]
 pub struct Needle {
     folded: String,
-    finder: memchr::memmem::Finder<'static>,
+    /// Built on first use: a search of plain messages by an ASCII term never needs it.
+    finder: std::cell::OnceCell<memchr::memmem::Finder<'static>>,
 }
 
 impl PartialEq for Needle {
@@ -42,8 +43,10 @@ impl Needle {
     /// Folds `term` for matching.
     pub fn new(term: &str) -> Needle {
         let folded = fold(term);
-        let finder = memchr::memmem::Finder::new(folded.as_bytes()).into_owned();
-        Needle { folded, finder }
+        Needle {
+            folded,
+            finder: std::cell::OnceCell::new(),
+        }
     }
 
     /// Is the term a substring of `folded` (text passed through [`fold`])? The empty term
@@ -54,7 +57,17 @@ impl Needle {
 
     /// [`Needle::found_in`] on the bytes of folded text.
     pub fn found_in_folded_bytes(&self, folded: &[u8]) -> bool {
-        self.finder.find(folded).is_some()
+        if self.folded.is_ascii() && self.folded.len() <= SHORT {
+            // Folded text has no ASCII upper case, so this is the same test, without
+            // building a finder.
+            return find_ascii_nocase(folded, self.folded.as_bytes());
+        }
+        self.finder().find(folded).is_some()
+    }
+
+    fn finder(&self) -> &memchr::memmem::Finder<'static> {
+        self.finder
+            .get_or_init(|| memchr::memmem::Finder::new(self.folded.as_bytes()).into_owned())
     }
 
     /// The folded term.
@@ -82,11 +95,14 @@ impl Needle {
         {
             return None;
         }
-        Some(find_ascii_nocase(
-            bytes,
-            self.folded.as_bytes(),
-            &self.finder,
-        ))
+        if self.folded.len() > SHORT {
+            // Many partial matches of a long term could cost much: match it on a
+            // lower-cased copy instead.
+            let mut lower = Vec::with_capacity(bytes.len());
+            lower.extend(bytes.iter().map(|&b| ascii_lower(b)));
+            return Some(self.finder().find(&lower).is_some());
+        }
+        Some(find_ascii_nocase(bytes, self.folded.as_bytes()))
     }
 
     /// Is the term found in `text`, which has not been folded yet?
@@ -95,12 +111,13 @@ impl Needle {
     }
 }
 
-/// Is `needle` (ASCII, lower case) in `hay`, ASCII case ignored? Candidates come from a
-/// vectorised scan for the needle's least common byte (in either case), each checked in
-/// full; a long needle (where many partial matches could cost much) is matched on a
-/// lower-cased copy of `hay` instead, with `finder`.
-fn find_ascii_nocase(hay: &[u8], needle: &[u8], finder: &memchr::memmem::Finder<'_>) -> bool {
-    const SHORT: usize = 32;
+/// The longest term [`find_ascii_nocase`] checks candidate by candidate.
+const SHORT: usize = 32;
+
+/// Is `needle` (ASCII, lower case, at most [`SHORT`] bytes) in `hay`, ASCII case ignored?
+/// Candidates come from a vectorised scan for the needle's least common byte (in either
+/// case), each checked in full.
+fn find_ascii_nocase(hay: &[u8], needle: &[u8]) -> bool {
     let Some(anchor) = needle
         .iter()
         .enumerate()
@@ -111,11 +128,6 @@ fn find_ascii_nocase(hay: &[u8], needle: &[u8], finder: &memchr::memmem::Finder<
     };
     if needle.len() > hay.len() {
         return false;
-    }
-    if needle.len() > SHORT {
-        let mut lower = Vec::with_capacity(hay.len());
-        lower.extend(hay.iter().map(|&b| ascii_lower(b)));
-        return finder.find(&lower).is_some();
     }
     let b = needle[anchor];
     let upper = b.to_ascii_uppercase();
@@ -204,8 +216,10 @@ mod tests {
             let folded = fold(&String::from_utf8_lossy(text));
             for term in terms {
                 let needle = Needle::new(term);
+                let want = folded.contains(needle.folded());
+                assert_eq!(needle.found_in(&folded), want, "{term:?} in {text:?}");
                 if let Some(found) = needle.found_in_bytes(text) {
-                    assert_eq!(found, needle.found_in(&folded), "{term:?} in {text:?}");
+                    assert_eq!(found, want, "{term:?} in {text:?}");
                 }
             }
         }
@@ -226,6 +240,7 @@ mod tests {
         let texts = [
             "The secret word is QUOKKA.\r\nalpha bravo Kilo mike\r\n".to_string(),
             "aaaaaaaaaaAAAAAAAAAAaaaaaaaab eeeee E e".to_string(),
+            "Grüße aus KÖLN: ünïcödé täxt, ascii in between ÄÖÜ end".to_string(),
             long,
         ];
         for text in &texts {
@@ -236,11 +251,10 @@ mod tests {
                     let piece: String = chars[start..start + len].iter().collect();
                     for term in [piece.clone(), piece.to_uppercase(), format!("{piece}!")] {
                         let needle = Needle::new(&term);
-                        assert_eq!(
-                            needle.found_in_bytes(text.as_bytes()),
-                            Some(needle.found_in(&folded)),
-                            "{term:?}"
-                        );
+                        let want = folded.contains(needle.folded());
+                        assert_eq!(needle.found_in(&folded), want, "{term:?}");
+                        let decided = needle.folded().is_ascii().then_some(want);
+                        assert_eq!(needle.found_in_bytes(text.as_bytes()), decided, "{term:?}");
                     }
                 }
             }
