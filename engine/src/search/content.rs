@@ -1,6 +1,8 @@
 //! The searchable text of one message, decoded with mail-parser: header fields (RFC 2047
 //! words decoded, unfolded) and the text of its text parts (transfer-decoded, in UTF-8).
 
+use std::cell::OnceCell;
+
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType};
 
 use super::text::{ascii_lower, fold, Needle};
@@ -103,9 +105,13 @@ pub fn body_text(raw: &[u8], with_headers: bool) -> BodyText {
 /// without mail-parser, with the same answers as [`body_text`] gives.
 #[derive(Debug)]
 pub struct PlainText<'a> {
+    /// The whole message.
+    raw: &'a [u8],
+    /// The header block, up to the blank line.
+    block: &'a [u8],
     /// Each header field as `name: value`, folded, as [`body_text`] makes them; joined by
-    /// `\n`, which no field line contains. UTF-8.
-    header: Vec<u8>,
+    /// `\n`, which no field line contains. UTF-8. Built when a term needs it.
+    header: OnceCell<Vec<u8>>,
     /// The body: everything after the blank line that ends the header.
     body: &'a [u8],
 }
@@ -113,8 +119,26 @@ pub struct PlainText<'a> {
 impl PlainText<'_> {
     /// Is the term in a header field line (TEXT's share of the header)?
     pub fn header_has(&self, needle: &Needle) -> bool {
+        let term = needle.folded();
         // A line never holds a line feed, and the lines are joined by one.
-        !needle.folded().contains('\n') && needle.found_in_folded_bytes(&self.header)
+        if term.contains('\n') {
+            return false;
+        }
+        // A term without blanks is found in a field line only within a run of it without
+        // blanks, and every such run (the name and its colon, or a piece of a line's text)
+        // is in the header block as written, ASCII case aside, when the block is ASCII
+        // (folding is then ASCII lower-casing). So a term the block does not hold is in no
+        // field line, and the lines need not be built.
+        if !term.contains([' ', '\t', '\r'])
+            && needle.found_in_bytes(self.block) == Some(false)
+            && self.block.is_ascii()
+        {
+            return false;
+        }
+        let header = self
+            .header
+            .get_or_init(|| scan(self.raw, true).map(|s| s.header).unwrap_or_default());
+        needle.found_in_folded_bytes(header)
     }
 
     /// Is the term in the body? `None` when only the decoded text can tell (see
@@ -122,6 +146,14 @@ impl PlainText<'_> {
     pub fn body_has(&self, needle: &Needle) -> Option<bool> {
         needle.found_in_bytes(self.body)
     }
+}
+
+/// What [`scan`] finds in a plain message.
+struct Scan<'a> {
+    block: &'a [u8],
+    /// The field lines, when asked for; otherwise only the Content-Transfer-Encoding one.
+    header: Vec<u8>,
+    body: &'a [u8],
 }
 
 /// `raw` as a [`PlainText`], when its text needs no decoding; `None` sends it to
@@ -133,6 +165,18 @@ impl PlainText<'_> {
 /// unstructured parser makes of it: each line's text with spaces and tabs trimmed, lines
 /// joined by one space.
 pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
+    let scan = scan(raw, false)?;
+    Some(PlainText {
+        raw,
+        block: scan.block,
+        header: OnceCell::new(),
+        body: scan.body,
+    })
+}
+
+/// Checks that `raw` is plain (see [`plain_text`]) and, with `build`, makes its folded field
+/// lines.
+fn scan(raw: &[u8], build: bool) -> Option<Scan<'_>> {
     // body_text searches a message with too many Content-Type lines as raw text.
     if may_have_too_many_content_types(raw) {
         return None;
@@ -157,6 +201,7 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
     // it have text yet.
     let mut in_field = false;
     let mut field_is_encoding = false;
+    let mut keep = false;
     let mut value_start = 0;
     let mut has_text = false;
     let mut lines = 0;
@@ -184,18 +229,22 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
                 if name.is_empty() || line.get(colon) != Some(&b':') {
                     return None;
                 }
-                if in_field {
-                    header.push(b'\n');
-                }
-                header.extend(name.iter().map(|&b| ascii_lower(b)));
-                header.extend_from_slice(b": ");
-                in_field = true;
-                value_start = header.len();
-                has_text = false;
                 field_is_encoding = name.eq_ignore_ascii_case(b"content-transfer-encoding");
                 if field_is_encoding && encoding.is_some() {
                     return None;
                 }
+                // Without `build`, only the encoding's value is made (it is checked below).
+                keep = build || field_is_encoding;
+                if keep {
+                    if !header.is_empty() {
+                        header.push(b'\n');
+                    }
+                    header.extend(name.iter().map(|&b| ascii_lower(b)));
+                    header.extend_from_slice(b": ");
+                }
+                in_field = true;
+                value_start = header.len();
+                has_text = false;
                 if name.eq_ignore_ascii_case(b"content-type") {
                     // The value with its continuation lines, up to the end of the field.
                     if content_type.is_some() {
@@ -219,7 +268,7 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
         let blank = |b: &u8| *b == b' ' || *b == b'\t';
         let first = text.iter().position(|b| !blank(b));
         let last = text.iter().rposition(|b| !blank(b));
-        if let (Some(first), Some(last)) = (first, last) {
+        if let (Some(first), Some(last), true) = (first, last, keep) {
             let text = text.get(first..=last)?;
             if has_text {
                 header.push(b' ');
@@ -250,7 +299,8 @@ pub fn plain_text(raw: &[u8]) -> Option<PlainText<'_>> {
             return None;
         }
     }
-    Some(PlainText {
+    Some(Scan {
+        block,
         header,
         body: raw.get(body_start..)?,
     })
@@ -689,6 +739,8 @@ Subject: a long subject\r\n  folded  \t here\r\n\t \r\n\
 X-Empty:\r\n\
 X-Spaces:   \r\n\
 X-Form-Feed: \x0c feed \x0c\r\n\
+X-Tight:value\r\n\
+X-Tabs: a\tb  \r\n\t c\r\n\
 Content-Type: text/plain;\r\n charset=UTF-8; format=flowed\r\n\
 Content-Transfer-Encoding: 8bit\r\n\
 \r\n\
@@ -706,6 +758,10 @@ Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln, QUOKKA.\r\nsecond line\r\n";
             ("quokka.\r\nSECOND", false, Some(true)),
             ("köln", false, None),
             ("from: alice", false, Some(false)),
+            ("x-tight:value", true, Some(false)),
+            ("x-tight: value", true, Some(true)),
+            ("a\tb c", true, Some(true)),
+            ("a b", true, Some(false)),
         ] {
             assert_eq!(plain_has(&plain, term, text), want, "{term:?}");
             assert_eq!(
