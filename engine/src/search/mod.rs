@@ -10,7 +10,9 @@ use std::cell::OnceCell;
 use crate::command::SearchKey;
 use crate::types::{Date, DateTime, Flag, Uid};
 
-pub use content::{body_text, header_fields, BodyText, Field, MAX_CONTENT_TYPE_FIELDS};
+pub use content::{
+    body_text, header_fields, plain_text, BodyText, Field, PlainText, MAX_CONTENT_TYPE_FIELDS,
+};
 pub use dates::parse_date_field;
 pub use text::{fold, Needle};
 
@@ -159,6 +161,8 @@ struct Evaluation<'m, 'a> {
     /// Top-level header fields, values folded.
     fields: OnceCell<Vec<Field>>,
     body: OnceCell<BodyText>,
+    /// The message as its own text, when it needs no decoding (tried before `body`).
+    plain: OnceCell<Option<PlainText<'a>>>,
     /// The day of the first Date field, if it parses.
     sent: OnceCell<Option<Date>>,
 }
@@ -171,6 +175,7 @@ impl<'m, 'a> Evaluation<'m, 'a> {
             text_headers: uses_text(key),
             fields: OnceCell::new(),
             body: OnceCell::new(),
+            plain: OnceCell::new(),
             sent: OnceCell::new(),
         }
     }
@@ -193,6 +198,10 @@ impl<'m, 'a> Evaluation<'m, 'a> {
     fn body(&self) -> &BodyText {
         self.body
             .get_or_init(|| body_text(self.msg.raw, self.text_headers))
+    }
+
+    fn plain(&self) -> Option<&PlainText<'a>> {
+        self.plain.get_or_init(|| plain_text(self.msg.raw)).as_ref()
     }
 
     fn sent(&self) -> Option<Date> {
@@ -269,10 +278,21 @@ impl<'m, 'a> Evaluation<'m, 'a> {
             Header(name, s) => self.field_has(name, s),
             Body(s) => {
                 let needle = Needle::new(s);
+                if let Some(found) = self.plain().and_then(|p| p.body_has(&needle)) {
+                    return found;
+                }
                 self.body().parts.iter().any(|p| needle.found_in(p))
             }
             Text(s) => {
                 let needle = Needle::new(s);
+                if let Some(plain) = self.plain() {
+                    if plain.header_has(&needle) {
+                        return true;
+                    }
+                    if let Some(found) = plain.body_has(&needle) {
+                        return found;
+                    }
+                }
                 let body = self.body();
                 body.headers.iter().any(|h| needle.found_in(h))
                     || body.parts.iter().any(|p| needle.found_in(p))

@@ -288,3 +288,104 @@ fn only_size_date_and_content_keys_need_per_message_data() {
         "text, not size or date"
     );
 }
+
+/// One message in plain form (read from its bytes) and in forms that need decoding: the
+/// same text under base64, quoted-printable, Latin-1, RFC 2047 words and a multipart
+/// wrapper. BODY and TEXT must give the same answers for terms in the shared text.
+mod plain_and_decoded_twins {
+    use super::*;
+
+    const HEAD: &str =
+        "From: Alice <alice@example.test>\r\nSubject: Greetings from\r\n Cologne\r\n";
+    const BODY: &str = "Grüße aus Köln, QUOKKA!\r\nSecond line.\r\n";
+
+    fn plain() -> Vec<u8> {
+        format!("{HEAD}Content-Type: text/plain; charset=utf-8\r\n\r\n{BODY}").into_bytes()
+    }
+
+    fn twins() -> Vec<(&'static str, Vec<u8>)> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(BODY);
+        let qp = "Gr=C3=BC=C3=9Fe aus K=C3=B6ln, QUOKKA!\r\nSecond =\r\nline.\r\n";
+        let latin1: Vec<u8> = BODY.chars().map(|c| c as u32 as u8).collect();
+        let mut twins = vec![
+            (
+                "base64",
+                format!("{HEAD}Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n").into_bytes(),
+            ),
+            (
+                "quoted-printable",
+                format!("{HEAD}Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{qp}").into_bytes(),
+            ),
+            (
+                "encoded word",
+                format!("From: Alice <alice@example.test>\r\nSubject: =?utf-8?q?Greetings_from?=\r\n Cologne\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{BODY}").into_bytes(),
+            ),
+            (
+                "multipart",
+                format!("{HEAD}Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{BODY}\r\n--b--\r\n").into_bytes(),
+            ),
+        ];
+        let mut latin =
+            format!("{HEAD}Content-Type: text/plain; charset=iso-8859-1\r\n\r\n").into_bytes();
+        latin.extend_from_slice(&latin1);
+        twins.push(("latin-1", latin));
+        twins
+    }
+
+    fn answers(raw: &[u8], key: &SearchKey) -> bool {
+        matches(key, &view(&[], raw))
+    }
+
+    #[test]
+    fn the_plain_form_takes_the_plain_path_and_the_twins_do_not() {
+        assert!(plain_text(&plain()).is_some());
+        for (name, raw) in twins() {
+            assert!(plain_text(&raw).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_form_gives_the_same_answers() {
+        let terms = [
+            "quokka",
+            "QUOKKA!",
+            "köln",
+            "GRÜSSE",
+            "grüße aus",
+            "second line",
+            "line.\r\n",
+            "greetings from cologne",
+            "from cologne",
+            "from\r\n cologne",
+            "subject: greetings",
+            "alice@example.test",
+            "absent",
+            "",
+        ];
+        let plain = plain();
+        for term in terms {
+            for key in [
+                K::Body(term.into()),
+                K::Text(term.into()),
+                K::Not(Box::new(K::Text(term.into()))),
+                K::Or(
+                    Box::new(K::Body("absent".into())),
+                    Box::new(K::Text(term.into())),
+                ),
+                K::And(vec![K::Body(term.into()), K::Text("köln".into())]),
+            ] {
+                let want = answers(&plain, &key);
+                for (name, raw) in twins() {
+                    assert_eq!(answers(&raw, &key), want, "{name}: {key:?}");
+                }
+            }
+        }
+        // And what those answers are, on the plain form.
+        assert!(answers(&plain, &K::Body("quokka".into())));
+        assert!(answers(&plain, &K::Body("köln".into())));
+        assert!(!answers(&plain, &K::Body("greetings".into())));
+        assert!(answers(&plain, &K::Text("greetings from cologne".into())));
+        assert!(!answers(&plain, &K::Text("from\r\n cologne".into())));
+    }
+}
