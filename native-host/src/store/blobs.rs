@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Suffix of the temp files earlier versions wrote blobs to; always safe to delete at open.
 const TEMP_SUFFIX: &str = ".tmp";
@@ -74,9 +75,19 @@ impl BlobDir {
         result.map(|()| id)
     }
 
-    /// Reads a whole blob.
-    pub fn read(&self, id: u64) -> io::Result<Vec<u8>> {
-        fs::read(self.path(id))
+    /// Reads a whole blob whose length is known to be `size` (the message's stored size):
+    /// open, one read and close, straight into the shared buffer. `fs::read` would also
+    /// `statx` for the length and read again to see the end, and the bytes would then be
+    /// copied once more into an `Arc`; SEARCH TEXT reads every file of a mailbox this way.
+    pub fn read(&self, id: u64, size: u64) -> io::Result<Arc<[u8]>> {
+        use std::io::Read as _;
+        let len = usize::try_from(size)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "blob too large"))?;
+        let mut file = File::open(self.path(id))?;
+        let mut bytes: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
+        let buf = Arc::get_mut(&mut bytes).expect("a new Arc has no other owner");
+        file.read_exact(buf)?;
+        Ok(bytes)
     }
 
     /// Reads the start of a blob up to and including the blank line that ends its header

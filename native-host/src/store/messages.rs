@@ -509,7 +509,9 @@ impl Inner {
         max_bytes: usize,
     ) -> StoreResult<RunBytes> {
         let mut files = Vec::with_capacity(uids.len());
-        self.each_message(user, mailbox, uids, |uid, msg| files.push((uid, msg.blob)))?;
+        self.each_message(user, mailbox, uids, |uid, msg| {
+            files.push((uid, msg.blob, msg.size))
+        })?;
         let mut files = files.into_iter().peekable();
         let mut out = Vec::new();
         let mut total = 0;
@@ -518,8 +520,8 @@ impl Inner {
                 break;
             }
             let bytes = match files.next_if(|f| f.0 == uid) {
-                Some((_, blob)) => match self.blobs.read(blob) {
-                    Ok(b) => Some(Arc::<[u8]>::from(b)),
+                Some((_, blob, size)) => match self.blobs.read(blob, size) {
+                    Ok(b) => Some(b),
                     // Expunged (and collected) since the lookup.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                     Err(e) => {
@@ -566,14 +568,15 @@ impl Inner {
         self.read_message(user, mailbox, uid, |r, msg| info_of(r.parsed()?, uid, &msg))
     }
 
-    /// The blob id of one message (checked against the account), for reading its bytes.
+    /// The blob id and size of one message (checked against the account), for reading its
+    /// bytes.
     pub(crate) fn message_blob(
         &self,
         user: &str,
         mailbox: MailboxId,
         uid: Uid,
-    ) -> StoreResult<u64> {
-        self.read_message(user, mailbox, uid, |_, msg| Ok(msg.blob))
+    ) -> StoreResult<(u64, u64)> {
+        self.read_message(user, mailbox, uid, |_, msg| Ok((msg.blob, msg.size)))
     }
 
     /// Runs `f` on one message of `user`'s `mailbox` in a read transaction;
@@ -600,9 +603,9 @@ impl Inner {
         mailbox: MailboxId,
         uid: Uid,
     ) -> StoreResult<Arc<[u8]>> {
-        let blob = self.message_blob(user, mailbox, uid)?;
-        match self.blobs.read(blob) {
-            Ok(bytes) => Ok(Arc::from(bytes)),
+        let (blob, size) = self.message_blob(user, mailbox, uid)?;
+        match self.blobs.read(blob, size) {
+            Ok(bytes) => Ok(bytes),
             // Expunged (and collected) between the lookup and the read.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 self.message_blob(user, mailbox, uid)?;
