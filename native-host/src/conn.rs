@@ -13,6 +13,7 @@ use tidings_engine::types::Timestamp;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::limits::Throttle;
@@ -43,7 +44,6 @@ enum Next {
 /// Everything a connection needs from the server.
 pub struct ConnContext {
     pub store: Arc<HostStore>,
-    pub config: SessionConfig,
     pub tls: Option<TlsAcceptor>,
     pub throttle: Arc<Throttle>,
     pub shutdown: watch::Receiver<bool>,
@@ -53,9 +53,18 @@ pub struct ConnContext {
 }
 
 /// Serves one TCP connection to the end. `implicit_tls` wraps it in TLS first.
-pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: ConnContext) {
+///
+/// This future is most of a connection's task, which every idle connection keeps: what is
+/// large and not always needed (the TLS state, the handshake) is boxed, and no `match` on a
+/// handshake's result may stay open across the drive loop (the scrutinee would keep its
+/// unboxed TLS stream in the task for the connection's whole life).
+pub async fn serve_connection(
+    stream: TcpStream,
+    implicit_tls: bool,
+    mut config: SessionConfig,
+    mut ctx: ConnContext,
+) {
     let _ = stream.set_nodelay(true);
-    let mut config = ctx.config.clone();
     // Loopback is as private as TLS: plaintext login is allowed there (as Dovecot's
     // login_trusted_networks / disable_plaintext_auth exemptions for localhost).
     if ctx.trust_loopback && ctx.peer.ip().is_loopback() {
@@ -63,50 +72,46 @@ pub async fn serve_connection(stream: TcpStream, implicit_tls: bool, mut ctx: Co
     }
     config.starttls_available = ctx.tls.is_some();
     config.tls_active = implicit_tls;
-    let span = tracing::info_span!("conn", id = ctx.id, peer = %ctx.peer);
-    let _enter = span.enter();
-    tracing::info!(tls = implicit_tls, "connected");
-    drop(_enter);
+    tracing::info_span!("conn", id = ctx.id, peer = %ctx.peer)
+        .in_scope(|| tracing::info!(tls = implicit_tls, "connected"));
 
     let mut watch: Option<Watch> = None;
     if implicit_tls {
-        let Some(acceptor) = ctx.tls.clone() else {
+        let Some(mut tls) = accept_tls(&ctx, stream, "TLS").await else {
             return;
         };
-        // Boxed, as below: the handshake state is large and would otherwise be reserved
-        // in every connection's task for its whole life.
-        let tls = match Box::pin(acceptor.accept(stream)).await {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::info!(id = ctx.id, error = %e, "TLS handshake failed");
-                return;
-            }
-        };
         let mut session = Session::new(config, now());
-        // Boxed: a TLS connection's state is KiBs that plain connections should not reserve.
-        let mut tls = Box::new(tls);
         let _ = drive(&mut ctx, &mut session, &mut tls, &mut watch).await;
         return;
     }
     let mut session = Session::new(config, now());
     let mut plain = stream;
-    match drive(&mut ctx, &mut session, &mut plain, &mut watch).await {
-        Ok(Next::StartTls) => {
-            let Some(acceptor) = ctx.tls.clone() else {
-                return;
-            };
-            match Box::pin(acceptor.accept(plain)).await {
-                Ok(tls) => {
-                    let mut tls = Box::new(tls);
-                    session.set_tls_active();
-                    let _ = drive(&mut ctx, &mut session, &mut tls, &mut watch).await;
-                }
-                Err(e) => tracing::info!(id = ctx.id, error = %e, "STARTTLS handshake failed"),
-            }
+    let next = drive(&mut ctx, &mut session, &mut plain, &mut watch).await;
+    if let Ok(Next::StartTls) = next {
+        if let Some(mut tls) = accept_tls(&ctx, plain, "STARTTLS").await {
+            session.set_tls_active();
+            let _ = drive(&mut ctx, &mut session, &mut tls, &mut watch).await;
         }
-        Ok(Next::Closed) | Err(_) => {}
     }
     tracing::info!(id = ctx.id, "disconnected");
+}
+
+/// The TLS handshake on `stream`, its state boxed: a TLS connection's state is KiBs that
+/// plain connections should not reserve in their tasks. `None` (logged) if it failed.
+async fn accept_tls(
+    ctx: &ConnContext,
+    stream: TcpStream,
+    what: &str,
+) -> Option<Box<TlsStream<TcpStream>>> {
+    let acceptor = ctx.tls.clone()?;
+    // The handshake future is boxed too, so only a pointer to it sits in the task.
+    match Box::pin(acceptor.accept(stream)).await {
+        Ok(tls) => Some(Box::new(tls)),
+        Err(e) => {
+            tracing::info!(id = ctx.id, error = %e, "{what} handshake failed");
+            None
+        }
+    }
 }
 
 async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(

@@ -87,9 +87,9 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                             continue;
                         }
                     };
+                    let config = session.clone();
                     let ctx = ConnContext {
                         store: store.clone(),
-                        config: session.clone(),
                         tls: tls.clone(),
                         throttle: throttle.clone(),
                         shutdown: stop.clone(),
@@ -98,7 +98,7 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                         peer,
                     };
                     tokio::spawn(async move {
-                        serve_connection(stream, implicit, ctx).await;
+                        serve_connection(stream, implicit, config, ctx).await;
                         drop(slot);
                     });
                 }
