@@ -24,6 +24,7 @@ mod messages;
 mod view;
 
 pub use config::SessionConfig;
+pub use view::SharedViews;
 
 use std::collections::VecDeque;
 
