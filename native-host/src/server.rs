@@ -96,11 +96,10 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                         trust_loopback,
                         id: ids.fetch_add(1, Ordering::Relaxed),
                         peer,
+                        _slot: slot,
                     };
-                    tokio::spawn(async move {
-                        serve_connection(stream, implicit, config, ctx).await;
-                        drop(slot);
-                    });
+                    // Spawned as it is: a wrapping block would keep a second copy of it.
+                    tokio::spawn(serve_connection(stream, implicit, config, ctx));
                 }
             }));
         }
