@@ -96,6 +96,9 @@ enum Scenario {
         /// Metric name prefix (e.g. `connect` or `idle`).
         #[arg(long, default_value = "idle")]
         name: String,
+        /// Connect over implicit TLS (`--tls-addr`, `--ca`) instead of plain IMAP.
+        #[arg(long)]
+        tls: bool,
     },
     /// Populate a fresh mailbox with N messages, then time FETCH FLAGS, SEARCH HEADER,
     /// SEARCH TEXT and FETCH RFC822.SIZE over all of them.
@@ -183,7 +186,8 @@ fn run(cli: Cli) -> Result<u64> {
                 users,
                 rounds,
                 name,
-            } => scenarios::idle(&c, conns, parallel, users, rounds, &name).await,
+                tls,
+            } => scenarios::idle(&c, conns, parallel, users, rounds, &name, tls).await,
             Scenario::Big {
                 messages,
                 repeat,

@@ -515,8 +515,9 @@ pub async fn idle(
     users: usize,
     rounds: usize,
     name: &str,
+    over_tls: bool,
 ) -> Result<u64> {
-    let target = plain(c);
+    let target = if over_tls { tls(c)? } else { plain(c) };
     let stats = Arc::new(Stats::default());
     let users = users.max(1);
     println!(

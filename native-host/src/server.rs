@@ -87,20 +87,19 @@ pub async fn run(parts: ServerParts) -> Result<()> {
                             continue;
                         }
                     };
+                    let config = session.clone();
                     let ctx = ConnContext {
                         store: store.clone(),
-                        config: session.clone(),
                         tls: tls.clone(),
                         throttle: throttle.clone(),
                         shutdown: stop.clone(),
                         trust_loopback,
                         id: ids.fetch_add(1, Ordering::Relaxed),
                         peer,
+                        _slot: slot,
                     };
-                    tokio::spawn(async move {
-                        serve_connection(stream, implicit, ctx).await;
-                        drop(slot);
-                    });
+                    // Spawned as it is: a wrapping block would keep a second copy of it.
+                    tokio::spawn(serve_connection(stream, implicit, config, ctx));
                 }
             }));
         }

@@ -1,6 +1,8 @@
 //! What the host tells a session about its situation (TLS, limits, timers) and the
 //! capability lists that follow from it.
 
+use super::view::SharedViews;
+
 /// Per-connection settings chosen by the host.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -24,6 +26,10 @@ pub struct SessionConfig {
     /// Autologout after authentication without any client input (IDLE included: RFC 9051
     /// asks for at least 30 minutes), in milliseconds.
     pub auth_timeout_ms: i64,
+    /// Selected-mailbox message lists that sessions in the same state share (memory only:
+    /// what a session sees is the same with or without it). Clones of a config share it,
+    /// so a host that clones one config per connection gets the sharing for free.
+    pub shared_views: SharedViews,
 }
 
 impl Default for SessionConfig {
@@ -39,6 +45,7 @@ impl Default for SessionConfig {
             idle_keepalive_ms: 2 * 60 * 1000,
             preauth_timeout_ms: 60 * 1000,
             auth_timeout_ms: 30 * 60 * 1000 + 60 * 1000,
+            shared_views: SharedViews::default(),
         }
     }
 }

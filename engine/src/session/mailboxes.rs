@@ -76,7 +76,7 @@ impl Session {
             Err(e) => return self.store_error(tag, &e),
         };
         let recent_mark = snap.recent_mark;
-        let mut view = SelectedView::from_snapshot(snap, read_only);
+        let mut view = SelectedView::from_snapshot(snap, read_only, &self.config.shared_views);
         if read_only {
             // EXAMINE must not take \Recent away from anyone (RFC 3501 §6.3.2).
             view.recent = view

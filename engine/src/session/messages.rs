@@ -133,6 +133,10 @@ impl Session {
                 );
             }
         }
+        // The other sessions on this mailbox will see the same flags: share the list again.
+        self.config
+            .shared_views
+            .reshare(view.id, &mut view.messages);
         self.store_changed = false;
         self.sync(store, uid).await;
         if refused.is_empty() {

@@ -24,6 +24,7 @@ mod messages;
 mod view;
 
 pub use config::SessionConfig;
+pub use view::SharedViews;
 
 use std::collections::VecDeque;
 
@@ -96,13 +97,8 @@ pub struct Session {
 impl Session {
     /// A new connection; the greeting is queued for output.
     pub fn new(config: SessionConfig, now: Timestamp) -> Session {
-        let limits = Limits {
-            max_line: config.max_line,
-            max_literal: config.max_message_size as usize,
-            ..Limits::default()
-        };
         let mut s = Session {
-            decoder: Decoder::new(limits),
+            decoder: Decoder::new(decoder_limits(&config)),
             out: Vec::new(),
             events: VecDeque::new(),
             state: State::NotAuthenticated,
@@ -222,6 +218,14 @@ impl Session {
             self.out = Vec::new();
         }
         self.events.shrink_to_fit();
+        // The decoder keeps the capacity of the biggest command it ever held (an APPEND's
+        // literal: MiBs). In IDLE with nothing buffered it is at a command boundary (IDLE
+        // itself was decoded whole, nothing followed), so a fresh decoder, armed for DONE
+        // like this one, is the same decoder without that memory.
+        if self.is_idling() && self.decoder.buffered() == 0 && !self.decoder.is_failed() {
+            self.decoder = Decoder::new(decoder_limits(&self.config));
+            self.arm_decoder();
+        }
     }
 
     /// The next event for the host, if any.
@@ -631,6 +635,15 @@ impl Session {
     }
 }
 
+/// The decoder's limits for a session with `config`.
+fn decoder_limits(config: &SessionConfig) -> Limits {
+    Limits {
+        max_line: config.max_line,
+        max_literal: config.max_message_size as usize,
+        ..Limits::default()
+    }
+}
+
 /// Does this command use CONDSTORE (and so enable it, RFC 7162 §3.1)?
 fn uses_condstore(body: &CommandBody) -> bool {
     use crate::command::{FetchAttr, FetchAttrs, StatusItem};
@@ -652,5 +665,43 @@ fn uses_condstore(body: &CommandBody) -> bool {
         CommandBody::Search { criteria, .. } => messages::mentions_modseq(criteria),
         CommandBody::Status { items, .. } => items.contains(&StatusItem::HighestModSeq),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::block_on;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn idle_goes_on_after_the_buffers_are_shrunk() {
+        let store = MemoryStore::new();
+        store.add_user("bob", "pw").unwrap();
+        let now = Timestamp(1_750_000_000_000);
+        let mut s = Session::new(SessionConfig::default(), now);
+        let run = |s: &mut Session, input: &[u8]| {
+            s.handle_input(input, now);
+            block_on(s.process(&store, now));
+            String::from_utf8_lossy(&s.take_output()).into_owned()
+        };
+        run(&mut s, b"l LOGIN bob pw\r\n");
+        let mut append = b"a APPEND INBOX {100000+}\r\n".to_vec();
+        append.extend(std::iter::repeat_n(b'a', 100_000));
+        append.extend_from_slice(b"\r\n");
+        assert!(run(&mut s, &append).contains("a OK"));
+        assert!(run(&mut s, b"s SELECT INBOX\r\n").contains("s OK"));
+
+        // Half a DONE is buffered: the decoder (and what it holds) stays.
+        assert!(run(&mut s, b"i IDLE\r\nDO").contains("+ idling"));
+        s.shrink_buffers();
+        assert!(run(&mut s, b"NE\r\n").contains("i OK"));
+
+        // Nothing buffered: a fresh decoder, still waiting for DONE.
+        assert!(run(&mut s, b"j IDLE\r\n").contains("+ idling"));
+        s.shrink_buffers();
+        assert_eq!(s.decoder.buffered(), 0);
+        assert!(run(&mut s, b"DONE\r\n").contains("j OK"));
+        assert!(run(&mut s, b"n NOOP\r\n").contains("n OK"));
     }
 }
