@@ -86,9 +86,22 @@ pub struct SharedViews(Arc<Mutex<Registry>>);
 
 #[derive(Default)]
 struct Registry {
-    lists: HashMap<MailboxId, Weak<Vec<ViewMessage>>>,
+    lists: HashMap<MailboxId, Registered>,
     /// Entries of dropped lists are swept when the map grows past this.
     sweep_at: usize,
+}
+
+/// A mailbox's registered list and, if it was made by appending arrivals to a shared list,
+/// that list: a session still holding it adopts the new one by checking only the arrivals.
+struct Registered {
+    list: Weak<Vec<ViewMessage>>,
+    parent: Weak<Vec<ViewMessage>>,
+}
+
+impl Registry {
+    fn list(&self, mailbox: MailboxId) -> Option<Arc<Vec<ViewMessage>>> {
+        self.lists.get(&mailbox).and_then(|r| r.list.upgrade())
+    }
 }
 
 impl std::fmt::Debug for SharedViews {
@@ -105,7 +118,7 @@ impl SharedViews {
     /// `list` as a [`Messages`]: the registered list of `mailbox` if it is equal (and `list`
     /// is dropped), else `list` itself, which becomes the registered one.
     fn share(&self, mailbox: MailboxId, list: Vec<ViewMessage>) -> Messages {
-        let known = self.registry().lists.get(&mailbox).and_then(Weak::upgrade);
+        let known = self.registry().list(mailbox);
         // Compared outside the lock: a big mailbox takes a while.
         if let Some(known) = known {
             if *known == list {
@@ -113,18 +126,28 @@ impl SharedViews {
             }
         }
         let list = Arc::new(list);
-        self.register(mailbox, &list);
+        self.register(mailbox, &list, Weak::new());
         Messages(list)
     }
 
     /// Re-joins `messages` (just changed by a resync) with the registered list of `mailbox`
     /// if they are equal again, or registers it for the sessions that follow.
     pub(super) fn reshare(&self, mailbox: MailboxId, messages: &mut Messages) {
-        let known = self.registry().lists.get(&mailbox).and_then(Weak::upgrade);
+        self.reshare_from(mailbox, messages, Weak::new());
+    }
+
+    /// [`SharedViews::reshare`], registering `parent` as the list `messages` grew from.
+    fn reshare_from(
+        &self,
+        mailbox: MailboxId,
+        messages: &mut Messages,
+        parent: Weak<Vec<ViewMessage>>,
+    ) {
+        let known = self.registry().list(mailbox);
         match known {
             Some(known) if Arc::ptr_eq(&known, &messages.0) => {}
             Some(known) if *known == *messages.0 => messages.0 = known,
-            _ => self.register(mailbox, &messages.0),
+            _ => self.register(mailbox, &messages.0, parent),
         }
     }
 
@@ -139,28 +162,49 @@ impl SharedViews {
         arrived: Vec<ViewMessage>,
         only_arrivals: bool,
     ) {
-        if only_arrivals && Arc::strong_count(&messages.0) > 1 {
-            let known = self.registry().lists.get(&mailbox).and_then(Weak::upgrade);
-            if let Some(known) = known {
+        let shared = Arc::strong_count(&messages.0) > 1;
+        if only_arrivals && shared {
+            let found = {
+                let reg = self.registry();
+                reg.lists.get(&mailbox).map(|r| {
+                    let grew_from_ours = std::ptr::eq(r.parent.as_ptr(), Arc::as_ptr(&messages.0));
+                    (r.list.upgrade(), grew_from_ours)
+                })
+            };
+            if let Some((Some(known), grew_from_ours)) = found {
                 let n = messages.len();
+                // The list grown from this very one needs only its arrivals checked; any
+                // other list is compared whole (O(messages), which on a big mailbox with
+                // thousands of watchers would cost each of them).
                 if known.len() == n + arrived.len()
                     && known[n..] == arrived[..]
-                    && known[..n] == messages[..]
+                    && (grew_from_ours || known[..n] == messages[..])
                 {
                     messages.0 = known;
                     return;
                 }
             }
         }
+        let parent = if shared {
+            Arc::downgrade(&messages.0)
+        } else {
+            Weak::new()
+        };
         Arc::make_mut(&mut messages.0).extend(arrived);
-        self.reshare(mailbox, messages);
+        self.reshare_from(mailbox, messages, parent);
     }
 
-    fn register(&self, mailbox: MailboxId, list: &Arc<Vec<ViewMessage>>) {
+    fn register(
+        &self,
+        mailbox: MailboxId,
+        list: &Arc<Vec<ViewMessage>>,
+        parent: Weak<Vec<ViewMessage>>,
+    ) {
         let mut reg = self.registry();
-        reg.lists.insert(mailbox, Arc::downgrade(list));
+        let list = Arc::downgrade(list);
+        reg.lists.insert(mailbox, Registered { list, parent });
         if reg.lists.len() > reg.sweep_at {
-            reg.lists.retain(|_, w| w.strong_count() > 0);
+            reg.lists.retain(|_, r| r.list.strong_count() > 0);
             reg.sweep_at = (reg.lists.len() * 2).max(64);
         }
     }
