@@ -1,5 +1,9 @@
 //! The client command AST: what the codec produces and the session executes.
-//! Owned data (no borrows into the input buffer) so a command can outlive its bytes.
+//! Owned data (no borrows into the input buffer) so a command can outlive its bytes. Short
+//! strings that every command has (the tag, header field names) are [`CompactString`]s, kept
+//! inline up to 24 bytes: they deref to `&str`, and parsing them costs no allocation.
+
+pub use compact_str::CompactString;
 
 use crate::types::{Date, DateTime, Flag, SequenceSet};
 
@@ -7,7 +11,7 @@ use crate::types::{Date, DateTime, Flag, SequenceSet};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     /// The tag, as sent (ASCII `tag` chars: any ASTRING-CHAR except `+`).
-    pub tag: String,
+    pub tag: CompactString,
     pub body: CommandBody,
 }
 
@@ -60,7 +64,7 @@ pub enum CommandBody {
     /// `AUTHENTICATE mech [initial-response]`. The initial response (SASL-IR) is kept as the
     /// base64 text sent; `=` means an empty response.
     Authenticate {
-        mechanism: String,
+        mechanism: CompactString,
         initial: Option<Vec<u8>>,
     },
 
@@ -305,7 +309,7 @@ pub enum SectionText {
     /// `HEADER.FIELDS (...)` or `HEADER.FIELDS.NOT (...)`; field names as sent.
     HeaderFields {
         not: bool,
-        fields: Vec<String>,
+        fields: Vec<CompactString>,
     },
     Text,
     /// `MIME`: only valid after a part number.

@@ -472,7 +472,7 @@ impl Session {
             CommandBody::Idle => {
                 write_continuation(&mut self.out, "idling");
                 self.last_idle_output = now;
-                self.mode = Mode::Idle { tag };
+                self.mode = Mode::Idle { tag: tag.into() };
                 self.store_changed = false;
                 self.sync(store, true).await;
             }

@@ -3,9 +3,11 @@
 
 use std::borrow::Cow;
 
+use compact_str::CompactString;
 use nom::bytes::complete::take_while1;
 use nom::error::{ErrorKind, ParseError};
 use nom::{Err, IResult};
+use smallvec::SmallVec;
 
 use crate::codec::utf7::decode_mailbox;
 use crate::command::MailboxName;
@@ -268,6 +270,14 @@ pub(crate) fn ascii_string(a: &[u8]) -> String {
     s
 }
 
+/// [`ascii_string`] as a [`CompactString`]: inline (no allocation) up to 24 bytes.
+pub(crate) fn ascii_compact(a: &[u8]) -> CompactString {
+    match std::str::from_utf8(a) {
+        Ok(s) if a.is_ascii() => CompactString::new(s),
+        _ => a.iter().map(|&b| b as char).collect(),
+    }
+}
+
 /// The bytes [`quoted`] stops at: the closing quote, escapes, what a quoted string cannot
 /// hold, and 8-bit bytes (to know whether the UTF-8 check is needed).
 static QUOTED_STOP: [bool; 256] = {
@@ -422,6 +432,15 @@ pub(crate) fn astring_utf8(i: &[u8]) -> PResult<'_, String> {
     }
 }
 
+/// [`astring_utf8`] as a [`CompactString`], for short names (header fields).
+pub(crate) fn astring_compact(i: &[u8]) -> PResult<'_, CompactString> {
+    let (rest, s) = astring(i)?;
+    match std::str::from_utf8(&s) {
+        Ok(s) => Ok((rest, CompactString::new(s))),
+        Err(_) => failure(i, "UTF-8 text"),
+    }
+}
+
 fn digits(i: &[u8]) -> PResult<'_, &[u8]> {
     expect("number", take_while1(|b: u8| b.is_ascii_digit()))(i)
 }
@@ -482,7 +501,7 @@ pub(crate) fn sequence_set(i: &[u8]) -> PResult<'_, SequenceSet> {
     if let Some(rest) = i.strip_prefix(b"$") {
         return Ok((rest, SequenceSet::Saved));
     }
-    let mut ranges = Vec::new();
+    let mut ranges = SmallVec::new();
     let mut rest = i;
     loop {
         let (r, a) = expect("sequence set", seq_number)(rest)?;
@@ -648,10 +667,29 @@ pub(crate) fn flag_list(i: &[u8]) -> PResult<'_, Vec<Flag>> {
 pub(crate) fn paren_list<'a, T>(
     i: &'a [u8],
     min: usize,
+    item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
+) -> PResult<'a, Vec<T>> {
+    paren_list_with(i, min, Vec::new(), item)
+}
+
+/// How many items the parenthesised list at `i` seems to have, for a capacity to reserve:
+/// one more than the spaces before the first `)` (exact for a list of atoms), at most 32.
+pub(crate) fn list_len_hint(i: &[u8]) -> usize {
+    let mut n = 1;
+    for &b in i.iter().take_while(|&&b| b != b')') {
+        n += (b == b' ') as usize;
+    }
+    n.min(32)
+}
+
+/// [`paren_list`] into `items` (empty, perhaps with a capacity reserved).
+pub(crate) fn paren_list_with<'a, T>(
+    i: &'a [u8],
+    min: usize,
+    mut items: Vec<T>,
     mut item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
 ) -> PResult<'a, Vec<T>> {
     let (mut i, _) = open_paren(i)?;
-    let mut items = Vec::new();
     if min == 0 {
         if let Some(rest) = i.strip_prefix(b")") {
             return Ok((rest, items));
@@ -787,7 +825,7 @@ mod tests {
         assert_eq!(ok(sequence_set(b"$")), SequenceSet::Saved);
         assert_eq!(
             ok(sequence_set(b"1:3,7,9:*,*:4,*")),
-            SequenceSet::Ranges(vec![
+            SequenceSet::Ranges(smallvec::smallvec![
                 (Value(1), Value(3)),
                 (Value(7), Value(7)),
                 (Value(9), Star),

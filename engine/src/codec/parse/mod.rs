@@ -46,12 +46,16 @@ pub(crate) fn parse_command(ctx: &Ctx, msg: &[u8]) -> Result<Command, DecodeErro
         return Err(untagged_error(msg));
     };
     let args = &msg[tag.len() + 1..];
-    let tag = ascii_string(tag);
     match full_command(ctx, args) {
-        Ok((_, body)) => Ok(Command { tag, body }),
-        Err(Err::Error(e) | Err::Failure(e)) => Err(to_decode_error(Some(tag), args, &e)),
+        Ok((_, body)) => Ok(Command {
+            tag: ascii_compact(tag),
+            body,
+        }),
+        Err(Err::Error(e) | Err::Failure(e)) => {
+            Err(to_decode_error(Some(ascii_string(tag)), args, &e))
+        }
         Err(Err::Incomplete(_)) => Err(DecodeError::new(
-            Some(tag),
+            Some(ascii_string(tag)),
             DecodeErrorKind::Syntax,
             "incomplete command",
         )),
@@ -246,7 +250,9 @@ fn login(i: &[u8]) -> PResult<'_, CommandBody> {
 
 /// `AUTHENTICATE auth-type [SP (base64 / "=")]` (RFC 4959 SASL-IR).
 fn authenticate(i: &[u8]) -> PResult<'_, CommandBody> {
-    let (i, mechanism) = expect("SASL mechanism", keyword)(sp(i)?.0)?;
+    let (i, mechanism) = expect("SASL mechanism", atom)(sp(i)?.0)?;
+    let mut mechanism = ascii_compact(mechanism);
+    mechanism.make_ascii_uppercase();
     let (i, initial) = match i.strip_prefix(b" ") {
         Some(rest) => {
             let (r, ir) = expect("initial response (base64 or =)", base64)(rest)?;
