@@ -9,6 +9,7 @@ use nom::error::{ErrorKind, ParseError};
 use nom::{Err, IResult};
 use smallvec::SmallVec;
 
+use super::words as kw;
 use crate::codec::utf7::decode_mailbox;
 use crate::command::MailboxName;
 use crate::types::{Date, DateTime, Flag, SeqBound, SequenceSet};
@@ -163,83 +164,88 @@ pub(crate) fn keyword(i: &[u8]) -> PResult<'_, String> {
     Ok((rest, ascii_upper(a)))
 }
 
-/// An atom upper-cased, to match against the grammar's words: a [`Word`], no allocation.
-pub(crate) fn word(i: &[u8]) -> PResult<'_, Word> {
+/// An atom as a [`Word`], to match against the grammar's words.
+pub(crate) fn word(i: &[u8]) -> PResult<'_, Word<'_>> {
     word_of(i, is_atom_char, "atom")
 }
 
 /// The longest non-empty run of bytes that satisfy `ok` (which accepts only ASCII bytes) at
-/// the start of `i`, upper-cased as a [`Word`]; an error expecting `what` if there is none.
+/// the start of `i`, as a [`Word`]; an error expecting `what` if there is none.
 pub(crate) fn word_of<'a>(
     i: &'a [u8],
     ok: impl Fn(u8) -> bool,
     what: &'static str,
-) -> PResult<'a, Word> {
+) -> PResult<'a, Word<'a>> {
     let n = i.iter().position(|&b| !ok(b)).unwrap_or(i.len());
     if n == 0 {
         return error(i, what);
     }
-    Ok((&i[n..], Word::upper_prefix(i, n)))
+    Ok((&i[n..], Word::prefix(i, n)))
 }
 
-/// How long a [`Word`] can be without a heap copy: longer than every word of the grammar.
-const WORD_INLINE: usize = 24;
+/// How many bytes of a [`Word`] its key holds: every word of the grammar but
+/// `HEADER.FIELDS.NOT` fits.
+const KEY_BYTES: usize = 16;
 
-/// An upper-cased ASCII word (a command name, fetch item, search key...) held inline, so
-/// that matching one costs no allocation; a longer one (never a known word) goes on the heap.
-#[derive(Debug, Clone)]
-pub(crate) enum Word {
-    Inline { len: u8, bytes: [u8; WORD_INLINE] },
-    Heap(String),
+/// The key of every word longer than [`KEY_BYTES`]: no word of the grammar has it.
+pub(crate) const LONG: u128 = 0;
+
+/// The key of a grammar word (upper-case ASCII, 1 to 16 bytes), for constants to match
+/// [`Word::key`] against (see `words.rs`).
+pub(crate) const fn key(w: &[u8]) -> u128 {
+    assert!(!w.is_empty() && w.len() <= KEY_BYTES);
+    let mut k = 0;
+    let mut n = 0;
+    while n < w.len() {
+        k |= (w[n].to_ascii_uppercase() as u128) << (8 * n);
+        n += 1;
+    }
+    k
 }
 
-impl Word {
-    /// `a` upper-cased (bytes over 0x7f are kept as Latin-1 characters, as [`ascii_upper`]).
-    pub fn upper(a: &[u8]) -> Word {
-        Word::upper_prefix(a, a.len())
+/// A word of the input (a command name, fetch item, search key...) to match against the
+/// grammar's words, case-insensitively and without allocating: `key` packs its first 16
+/// bytes, upper-cased, into an integer (the first byte lowest, zero-padded), so that matching
+/// is an integer `match` on the constants in `words.rs`. Longer words have the key [`LONG`];
+/// compare them with [`Word::is`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Word<'a> {
+    pub key: u128,
+    raw: &'a [u8],
+}
+
+impl<'a> Word<'a> {
+    /// The word `a`.
+    pub fn new(a: &'a [u8]) -> Word<'a> {
+        Word::prefix(a, a.len())
     }
 
-    /// The first `n` bytes of `i` upper-cased. Copies whole words of eight bytes, so it may
-    /// read past `n` (the bytes after `len` in `bytes` are not part of the word).
-    fn upper_prefix(i: &[u8], n: usize) -> Word {
-        let a = &i[..n];
-        if n > WORD_INLINE || !a.is_ascii() {
-            return Word::Heap(ascii_upper(a));
+    /// The word of the first `n` bytes of `i`. Loads 16 bytes at once when `i` has them.
+    fn prefix(i: &'a [u8], n: usize) -> Word<'a> {
+        let raw = &i[..n];
+        if n > KEY_BYTES {
+            return Word { key: LONG, raw };
         }
-        let mut bytes = [0; WORD_INLINE];
-        if i.len() >= WORD_INLINE {
-            bytes.copy_from_slice(&i[..WORD_INLINE]);
+        let mut bytes = [0; KEY_BYTES];
+        if i.len() >= KEY_BYTES {
+            bytes.copy_from_slice(&i[..KEY_BYTES]);
         } else {
             bytes[..i.len()].copy_from_slice(i);
         }
-        for chunk in bytes.chunks_exact_mut(8) {
-            let w = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
-            chunk.copy_from_slice(&upper8(w).to_ne_bytes());
-        }
-        Word::Inline {
-            len: n as u8,
-            bytes,
+        let (lo, hi) = bytes.split_at(8);
+        let lo = upper8(u64::from_le_bytes(lo.try_into().unwrap_or_default()));
+        let hi = upper8(u64::from_le_bytes(hi.try_into().unwrap_or_default()));
+        let all = (lo as u128) | ((hi as u128) << 64);
+        let mask = u128::MAX >> (8 * (KEY_BYTES - n));
+        Word {
+            key: all & mask,
+            raw,
         }
     }
 
-    /// The upper-cased bytes: match them against byte-string keywords (no UTF-8 check).
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Word::Inline { len, bytes } => &bytes[..*len as usize],
-            Word::Heap(s) => s.as_bytes(),
-        }
-    }
-}
-
-impl PartialEq<&str> for Word {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl std::fmt::Display for Word {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+    /// Whether this is the grammar word `w` (any length), case-insensitively.
+    pub fn is(&self, w: &[u8]) -> bool {
+        self.raw.eq_ignore_ascii_case(w)
     }
 }
 
@@ -646,13 +652,13 @@ pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
         return Ok((rest, Flag::Keyword(ascii_string(a))));
     }
     // As `Flag::from_atom`, without building the `\name` string for a system flag.
-    let flag = match Word::upper(a).as_bytes() {
-        b"ANSWERED" => Flag::Answered,
-        b"FLAGGED" => Flag::Flagged,
-        b"DELETED" => Flag::Deleted,
-        b"SEEN" => Flag::Seen,
-        b"DRAFT" => Flag::Draft,
-        b"RECENT" => return failure(i, "a flag other than \\Recent (it cannot be set)"),
+    let flag = match Word::new(a).key {
+        kw::ANSWERED => Flag::Answered,
+        kw::FLAGGED => Flag::Flagged,
+        kw::DELETED => Flag::Deleted,
+        kw::SEEN => Flag::Seen,
+        kw::DRAFT => Flag::Draft,
+        kw::RECENT => return failure(i, "a flag other than \\Recent (it cannot be set)"),
         _ => Flag::Extension(format!("\\{}", ascii_string(a))),
     };
     Ok((rest, flag))
@@ -802,10 +808,19 @@ mod tests {
             let expected: Vec<u8> = chunk.iter().map(u8::to_ascii_uppercase).collect();
             assert_eq!(upper8(w).to_ne_bytes().to_vec(), expected);
         }
-        assert_eq!(ok(word(b"body.peek")).as_bytes(), b"BODY.PEEK");
-        assert_eq!(word(b"uid fetch").unwrap().1.as_bytes(), b"UID");
-        let long = b"x-a-capability-name-longer-than-inline";
-        assert_eq!(ok(word(long)).as_bytes(), long.to_ascii_uppercase());
+        assert_eq!(ok(word(b"body.peek")).key, key(b"BODY.PEEK"));
+        assert_eq!(word(b"uid fetch").unwrap().1.key, kw::UID);
+        assert_eq!(ok(word(b"x-sixteen-bytes!")).key, key(b"X-SIXTEEN-BYTES!"));
+        let long = b"x-a-capability-name-longer-than-a-key";
+        assert_eq!(ok(word(long)).key, LONG);
+        assert!(ok(word(long)).is(&long.to_ascii_uppercase()));
+        // A word is its own bytes only: what follows it (the rest of a 16-byte load) or a
+        // prefix of another word never matches.
+        assert_eq!(word(b"FLAGS.SILENT").unwrap().1.key, key(b"FLAGS.SILENT"));
+        assert_ne!(word(b"UIDX").unwrap().1.key, kw::UID);
+        assert_ne!(word(b"ui").unwrap().1.key, kw::UID);
+        assert_ne!(Word::new(b"\xc3\x9cID").key, kw::UID);
+        assert_ne!(Word::new(b"U\0ID").key, kw::UID);
     }
 
     #[test]

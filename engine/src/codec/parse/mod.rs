@@ -9,10 +9,12 @@ pub(crate) mod core;
 mod fetch;
 mod mailbox;
 mod search;
+mod words;
 
 use nom::Err;
 
 use self::core::*;
+use self::words as kw;
 use super::error::{DecodeError, DecodeErrorKind};
 use crate::command::{Command, CommandBody};
 
@@ -155,59 +157,59 @@ fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
     use CommandBody as C;
     let (rest, name) = expect("command name", word)(i)?;
     let done = |b| Ok((rest, b));
-    match name.as_bytes() {
-        b"CAPABILITY" => done(C::Capability),
-        b"NOOP" => done(C::Noop),
-        b"LOGOUT" => done(C::Logout),
-        b"STARTTLS" => done(C::StartTls),
-        b"NAMESPACE" => done(C::Namespace),
-        b"IDLE" => done(C::Idle),
-        b"CHECK" => done(C::Check),
-        b"CLOSE" => done(C::Close),
-        b"UNSELECT" => done(C::Unselect),
-        b"EXPUNGE" => done(C::Expunge { uids: None }),
-        b"ID" => id(rest),
-        b"LOGIN" => login(rest),
-        b"AUTHENTICATE" => authenticate(rest),
-        b"ENABLE" => enable(rest),
-        b"SELECT" => mailbox::select(rest, false),
-        b"EXAMINE" => mailbox::select(rest, true),
-        b"CREATE" => mailbox::create(rest),
-        b"DELETE" | b"SUBSCRIBE" | b"UNSUBSCRIBE" => {
+    match name.key {
+        kw::CAPABILITY => done(C::Capability),
+        kw::NOOP => done(C::Noop),
+        kw::LOGOUT => done(C::Logout),
+        kw::STARTTLS => done(C::StartTls),
+        kw::NAMESPACE => done(C::Namespace),
+        kw::IDLE => done(C::Idle),
+        kw::CHECK => done(C::Check),
+        kw::CLOSE => done(C::Close),
+        kw::UNSELECT => done(C::Unselect),
+        kw::EXPUNGE => done(C::Expunge { uids: None }),
+        kw::ID => id(rest),
+        kw::LOGIN => login(rest),
+        kw::AUTHENTICATE => authenticate(rest),
+        kw::ENABLE => enable(rest),
+        kw::SELECT => mailbox::select(rest, false),
+        kw::EXAMINE => mailbox::select(rest, true),
+        kw::CREATE => mailbox::create(rest),
+        kw::DELETE | kw::SUBSCRIBE | kw::UNSUBSCRIBE => {
             let (rest, mailbox) = self::core::mailbox(sp(rest)?.0)?;
             Ok((
                 rest,
-                match name.as_bytes() {
-                    b"DELETE" => C::Delete { mailbox },
-                    b"SUBSCRIBE" => C::Subscribe { mailbox },
+                match name.key {
+                    kw::DELETE => C::Delete { mailbox },
+                    kw::SUBSCRIBE => C::Subscribe { mailbox },
                     _ => C::Unsubscribe { mailbox },
                 },
             ))
         }
-        b"RENAME" => {
+        kw::RENAME => {
             let (rest, from) = self::core::mailbox(sp(rest)?.0)?;
             let (rest, to) = self::core::mailbox(sp(rest)?.0)?;
             Ok((rest, C::Rename { from, to }))
         }
-        b"LIST" => mailbox::list(rest),
-        b"LSUB" => mailbox::lsub(rest),
-        b"STATUS" => mailbox::status(rest),
-        b"APPEND" => mailbox::append(rest),
-        b"SEARCH" => search::search(ctx, rest, false),
-        b"FETCH" => fetch::fetch(rest, false),
-        b"STORE" => fetch::store(rest, false),
-        b"COPY" => copy_move(rest, false, false),
-        b"MOVE" => copy_move(rest, false, true),
-        b"UID" => {
+        kw::LIST => mailbox::list(rest),
+        kw::LSUB => mailbox::lsub(rest),
+        kw::STATUS => mailbox::status(rest),
+        kw::APPEND => mailbox::append(rest),
+        kw::SEARCH => search::search(ctx, rest, false),
+        kw::FETCH => fetch::fetch(rest, false),
+        kw::STORE => fetch::store(rest, false),
+        kw::COPY => copy_move(rest, false, false),
+        kw::MOVE => copy_move(rest, false, true),
+        kw::UID => {
             let (after, _) = sp(rest)?;
             let (rest, sub) = expect("COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE", word)(after)?;
-            match sub.as_bytes() {
-                b"COPY" => copy_move(rest, true, false),
-                b"MOVE" => copy_move(rest, true, true),
-                b"FETCH" => fetch::fetch(rest, true),
-                b"SEARCH" => search::search(ctx, rest, true),
-                b"STORE" => fetch::store(rest, true),
-                b"EXPUNGE" => {
+            match sub.key {
+                kw::COPY => copy_move(rest, true, false),
+                kw::MOVE => copy_move(rest, true, true),
+                kw::FETCH => fetch::fetch(rest, true),
+                kw::SEARCH => search::search(ctx, rest, true),
+                kw::STORE => fetch::store(rest, true),
+                kw::EXPUNGE => {
                     let (rest, set) = sequence_set(sp(rest)?.0)?;
                     Ok((rest, C::Expunge { uids: Some(set) }))
                 }
