@@ -23,16 +23,13 @@ pub struct MailboxName(pub String);
 impl MailboxName {
     /// Builds a name, normalising any case of `INBOX` (and `INBOX/...` prefixes).
     pub fn new(name: impl Into<String>) -> MailboxName {
-        let name = name.into();
-        if name.eq_ignore_ascii_case("INBOX") {
-            return MailboxName("INBOX".into());
-        }
-        if let Some(rest) = name
-            .get(..6)
-            .filter(|p| p.eq_ignore_ascii_case("INBOX/"))
-            .and_then(|_| name.get(5..))
+        let mut name = name.into();
+        let inbox = name.len() == 5 || name.as_bytes().get(5) == Some(&b'/');
+        if let Some(head) = name
+            .get_mut(..5)
+            .filter(|h| inbox && h.eq_ignore_ascii_case("INBOX"))
         {
-            return MailboxName(format!("INBOX{rest}"));
+            head.make_ascii_uppercase();
         }
         MailboxName(name)
     }
@@ -361,4 +358,27 @@ pub enum SearchKey {
     And(Vec<SearchKey>),
     /// `MODSEQ n` (RFC 7162; entry names are accepted and ignored).
     ModSeq(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MailboxName;
+
+    #[test]
+    fn inbox_is_normalised_in_any_case() {
+        for (given, name) in [
+            ("inbox", "INBOX"),
+            ("InBox", "INBOX"),
+            ("inbox/Sub", "INBOX/Sub"),
+            ("INBOX/", "INBOX/"),
+            ("inboxes", "inboxes"),
+            ("inbox.Sub", "inbox.Sub"),
+            ("in", "in"),
+            ("Inbo\u{e9}", "Inbo\u{e9}"),
+            ("", ""),
+        ] {
+            assert_eq!(MailboxName::new(given).as_str(), name, "{given:?}");
+        }
+        assert!(MailboxName::new("iNbOx").is_inbox());
+    }
 }

@@ -221,6 +221,7 @@ impl<'a> Word<'a> {
     }
 
     /// The word of the first `n` bytes of `i`. Loads 16 bytes at once when `i` has them.
+    #[inline(always)]
     fn prefix(i: &'a [u8], n: usize) -> Word<'a> {
         let raw = &i[..n];
         if n > KEY_BYTES {
@@ -233,14 +234,16 @@ impl<'a> Word<'a> {
             bytes[..i.len()].copy_from_slice(i);
         }
         let (lo, hi) = bytes.split_at(8);
-        let lo = upper8(u64::from_le_bytes(lo.try_into().unwrap_or_default()));
-        let hi = upper8(u64::from_le_bytes(hi.try_into().unwrap_or_default()));
-        let all = (lo as u128) | ((hi as u128) << 64);
-        let mask = u128::MAX >> (8 * (KEY_BYTES - n));
-        Word {
-            key: all & mask,
-            raw,
-        }
+        let lo = u64::from_le_bytes(lo.try_into().unwrap_or_default());
+        // Most words fit in the low half: the high one is only read for longer ones.
+        let key = if n <= 8 {
+            upper8(lo & (u64::MAX >> (8 * (8 - n)))) as u128
+        } else {
+            let hi = u64::from_le_bytes(hi.try_into().unwrap_or_default());
+            let hi = hi & (u64::MAX >> (8 * (KEY_BYTES - n)));
+            (upper8(lo) as u128) | ((upper8(hi) as u128) << 64)
+        };
+        Word { key, raw }
     }
 
     /// Whether this is the grammar word `w` (any length), case-insensitively.
@@ -276,11 +279,12 @@ pub(crate) fn ascii_string(a: &[u8]) -> String {
     s
 }
 
-/// [`ascii_string`] as a [`CompactString`]: inline (no allocation) up to 24 bytes.
+/// [`ascii_string`] as a [`CompactString`]: inline (no allocation) up to 24 bytes. For ASCII
+/// bytes (tag and atom characters); other bytes that form UTF-8 are taken as UTF-8.
 pub(crate) fn ascii_compact(a: &[u8]) -> CompactString {
     match std::str::from_utf8(a) {
-        Ok(s) if a.is_ascii() => CompactString::new(s),
-        _ => a.iter().map(|&b| b as char).collect(),
+        Ok(s) => CompactString::new(s),
+        Err(_) => a.iter().map(|&b| b as char).collect(),
     }
 }
 
@@ -493,13 +497,30 @@ pub(crate) fn mod_sequence(i: &[u8], zero_ok: bool) -> PResult<'_, u64> {
     Ok((rest, n))
 }
 
-/// `seq-number`: a non-zero number or `*`.
+/// `seq-number`: a non-zero number or `*`. Numbers are read here rather than through
+/// [`nz_number`] (which gives the same values and errors): sets are in most commands.
 fn seq_number(i: &[u8]) -> PResult<'_, SeqBound> {
-    if let Some(rest) = i.strip_prefix(b"*") {
-        return Ok((rest, SeqBound::Star));
+    match i.first() {
+        Some(b'*') => Ok((&i[1..], SeqBound::Star)),
+        Some(b'1'..=b'9') => {
+            let n = i
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .unwrap_or(i.len());
+            // Ten digits at most cannot overflow a u64.
+            let value = i[..n.min(10)]
+                .iter()
+                .fold(0u64, |acc, &b| acc * 10 + (b - b'0') as u64);
+            match u32::try_from(value) {
+                Ok(v) if n <= 10 => Ok((&i[n..], SeqBound::Value(v))),
+                _ => failure(i, "number at most 4294967295"),
+            }
+        }
+        _ => {
+            let (rest, n) = expect("sequence number or *", nz_number)(i)?;
+            Ok((rest, SeqBound::Value(n)))
+        }
     }
-    let (rest, n) = expect("sequence number or *", nz_number)(i)?;
-    Ok((rest, SeqBound::Value(n)))
 }
 
 /// `sequence-set`: ranges and numbers separated by commas, or `$` (RFC 5182).
@@ -673,28 +694,9 @@ pub(crate) fn flag_list(i: &[u8]) -> PResult<'_, Vec<Flag>> {
 pub(crate) fn paren_list<'a, T>(
     i: &'a [u8],
     min: usize,
-    item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
-) -> PResult<'a, Vec<T>> {
-    paren_list_with(i, min, Vec::new(), item)
-}
-
-/// How many items the parenthesised list at `i` seems to have, for a capacity to reserve:
-/// one more than the spaces before the first `)` (exact for a list of atoms), at most 32.
-pub(crate) fn list_len_hint(i: &[u8]) -> usize {
-    let mut n = 1;
-    for &b in i.iter().take_while(|&&b| b != b')') {
-        n += (b == b' ') as usize;
-    }
-    n.min(32)
-}
-
-/// [`paren_list`] into `items` (empty, perhaps with a capacity reserved).
-pub(crate) fn paren_list_with<'a, T>(
-    i: &'a [u8],
-    min: usize,
-    mut items: Vec<T>,
     mut item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
 ) -> PResult<'a, Vec<T>> {
+    let mut items = Vec::new();
     let (mut i, _) = open_paren(i)?;
     if min == 0 {
         if let Some(rest) = i.strip_prefix(b")") {
@@ -853,6 +855,33 @@ mod tests {
         assert!(sequence_set(b",1").is_err());
         assert!(sequence_set(b"1,").is_err());
         assert_eq!(sequence_set(b"1:2:3").unwrap().0, b":3");
+        // Numbers: the same limits and errors as `nz_number`.
+        assert_eq!(
+            ok(sequence_set(b"4294967295:1")),
+            SequenceSet::Ranges(smallvec::smallvec![(Value(u32::MAX), Value(1))])
+        );
+        for bad in [
+            &b"4294967296"[..],
+            b"1:4294967296",
+            b"00000000001",
+            b"99999999999999999999",
+        ] {
+            match sequence_set(bad) {
+                Err(Err::Failure(e)) if bad.starts_with(b"0") => {
+                    assert_eq!(e.expected, "non-zero number")
+                }
+                Err(Err::Failure(e)) => assert_eq!(e.expected, "number at most 4294967295"),
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bad)),
+            }
+        }
+        match sequence_set(b"1:x") {
+            Err(Err::Error(e)) => assert_eq!(e.expected, "sequence number or *"),
+            other => panic!("{other:?}"),
+        }
+        match sequence_set(b"x") {
+            Err(Err::Error(e)) => assert_eq!(e.expected, "sequence set"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -180,14 +180,7 @@ fn section_text(i: &[u8], after_part: bool) -> PResult<'_, SectionText> {
             if name.key == kw::HEADER_FIELDS || name.is(b"HEADER.FIELDS.NOT") =>
         {
             let (rest, _) = sp(rest)?;
-            // Lists of header fields run to 20 names: reserve for them at once rather than
-            // growing the vector four times.
-            let (rest, fields) = paren_list_with(
-                rest,
-                1,
-                Vec::with_capacity(list_len_hint(rest)),
-                expect("header field name", astring_compact),
-            )?;
+            let (rest, fields) = paren_list(rest, 1, expect("header field name", astring_compact))?;
             let not = name.key != kw::HEADER_FIELDS;
             (rest, SectionText::HeaderFields { not, fields })
         }

@@ -311,7 +311,10 @@ fn id(i: &[u8]) -> PResult<'_, CommandBody> {
     let (rest, pairs) = paren_list(i, 0, |i| {
         let (r, key) = expect("field name", string)(i)?;
         let (r, value) = expect("field value or NIL", nstring)(sp(r)?.0)?;
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let text = |b: &[u8]| match std::str::from_utf8(b) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(b).into_owned(),
+        };
         Ok((r, (text(&key), value.map(|v| text(&v)))))
     })?;
     Ok((rest, CommandBody::Id(Some(pairs))))
