@@ -49,7 +49,7 @@ pub enum CommandBody {
     Noop,
     Logout,
     /// `ID (...)` or `ID NIL` (RFC 2971); `None` for NIL.
-    Id(Option<Vec<(String, Option<String>)>>),
+    Id(Option<Vec<(CompactString, Option<CompactString>)>>),
 
     // Not authenticated.
     StartTls,

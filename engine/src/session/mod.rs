@@ -28,7 +28,7 @@ pub use config::SessionConfig;
 use std::collections::VecDeque;
 
 use crate::codec::{Decoded, Decoder, Limits};
-use crate::command::{Command, CommandBody};
+use crate::command::{Command, CommandBody, CompactString};
 use crate::response::{write_continuation, write_status, Status};
 use crate::store::{Account, Store, StoreError};
 use crate::types::Timestamp;
@@ -45,7 +45,7 @@ pub enum Event {
     /// A login attempt failed (the host may slow this client down).
     AuthFailed,
     /// The client identified itself with `ID` (for logs).
-    ClientId(Vec<(String, Option<String>)>),
+    ClientId(Vec<(CompactString, Option<CompactString>)>),
     /// The session is over: flush output, then close the connection.
     Close,
 }

@@ -255,7 +255,14 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
             (text(), prop::option::of(text())),
             0..3
         ))
-        .prop_map(C::Id),
+        .prop_map(|id| {
+            C::Id(id.map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.map(Into::into)))
+                    .collect()
+            }))
+        }),
         (bytes(), bytes()).prop_map(|(username, password)| C::Login { username, password }),
         ("[A-Z][A-Z0-9-]{0,10}", prop::option::of(base64_text())).prop_map(
             |(mechanism, initial)| C::Authenticate {

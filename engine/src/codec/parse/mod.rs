@@ -16,7 +16,7 @@ use nom::Err;
 use self::core::*;
 use self::words as kw;
 use super::error::{DecodeError, DecodeErrorKind};
-use crate::command::{Command, CommandBody};
+use crate::command::{Command, CommandBody, CompactString};
 
 /// Parsing settings that reach into the grammar.
 #[derive(Debug, Clone, Copy)]
@@ -312,8 +312,8 @@ fn id(i: &[u8]) -> PResult<'_, CommandBody> {
         let (r, key) = expect("field name", string)(i)?;
         let (r, value) = expect("field value or NIL", nstring)(sp(r)?.0)?;
         let text = |b: &[u8]| match std::str::from_utf8(b) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(b).into_owned(),
+            Ok(s) => CompactString::new(s),
+            Err(_) => String::from_utf8_lossy(b).into(),
         };
         Ok((r, (text(&key), value.map(|v| text(&v)))))
     })?;
