@@ -227,21 +227,23 @@ impl<'a> Word<'a> {
         if n > KEY_BYTES {
             return Word { key: LONG, raw };
         }
-        let mut bytes = [0; KEY_BYTES];
-        if i.len() >= KEY_BYTES {
-            bytes.copy_from_slice(&i[..KEY_BYTES]);
-        } else {
-            bytes[..i.len()].copy_from_slice(i);
-        }
-        let (lo, hi) = bytes.split_at(8);
-        let lo = u64::from_le_bytes(lo.try_into().unwrap_or_default());
+        // The first 8 and the next 8 bytes, as integers (the first byte lowest): loaded at
+        // once when the input has them (the bytes past `n` are masked off), else gathered.
+        let gather = |b: &[u8]| b.iter().rev().fold(0, |acc, &b| (acc << 8) | b as u64);
+        let load = |b: &[u8]| b.try_into().map_or_else(|_| gather(b), u64::from_le_bytes);
         // Most words fit in the low half: the high one is only read for longer ones.
         let key = if n <= 8 {
-            upper8(lo & (u64::MAX >> (8 * (8 - n)))) as u128
+            let lo = match i.get(..8) {
+                Some(b) => load(b) & (u64::MAX >> (8 * (8 - n))),
+                None => gather(raw),
+            };
+            upper8(lo) as u128
         } else {
-            let hi = u64::from_le_bytes(hi.try_into().unwrap_or_default());
-            let hi = hi & (u64::MAX >> (8 * (KEY_BYTES - n)));
-            (upper8(lo) as u128) | ((upper8(hi) as u128) << 64)
+            let hi = match i.get(8..KEY_BYTES) {
+                Some(b) => load(b) & (u64::MAX >> (8 * (KEY_BYTES - n))),
+                None => gather(&raw[8..]),
+            };
+            (upper8(load(&i[..8])) as u128) | ((upper8(hi) as u128) << 64)
         };
         Word { key, raw }
     }
@@ -823,6 +825,23 @@ mod tests {
         assert_ne!(word(b"ui").unwrap().1.key, kw::UID);
         assert_ne!(Word::new(b"\xc3\x9cID").key, kw::UID);
         assert_ne!(Word::new(b"U\0ID").key, kw::UID);
+        // Loaded or gathered, at the end of the input or not, a word has the same key.
+        for w in [
+            "uid",
+            "Noop",
+            "ENVELOPE",
+            "rfc822.size",
+            "HighestModSeq",
+            "x-sixteen-bytes!",
+        ] {
+            let upper = w.to_ascii_uppercase();
+            let expected = key(upper.as_bytes());
+            assert_eq!(Word::new(w.as_bytes()).key, expected, "{w}");
+            for tail in [" ", " (1 2 3 4 5 6 7 8 9)\r\n", "\r\n"] {
+                let input = format!("{w}{tail}");
+                assert_eq!(word(input.as_bytes()).unwrap().1.key, expected, "{input:?}");
+            }
+        }
     }
 
     #[test]
