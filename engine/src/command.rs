@@ -18,17 +18,17 @@ pub struct Command {
 /// A mailbox name, decoded from modified UTF-7 (RFC 3501 §5.1.3) into UTF-8. `INBOX` in any
 /// case is normalised to `INBOX`; other names keep their case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MailboxName(pub String);
+pub struct MailboxName(pub CompactString);
 
 impl MailboxName {
     /// Builds a name, normalising any case of `INBOX` (and `INBOX/...` prefixes).
-    pub fn new(name: impl Into<String>) -> MailboxName {
+    pub fn new(name: impl Into<CompactString>) -> MailboxName {
         let mut name = name.into();
-        let inbox = name.len() == 5 || name.as_bytes().get(5) == Some(&b'/');
-        if let Some(head) = name
-            .get_mut(..5)
-            .filter(|h| inbox && h.eq_ignore_ascii_case("INBOX"))
-        {
+        let b = name.as_bytes();
+        let inbox = (b.len() == 5 || b.get(5) == Some(&b'/'))
+            && b.get(..5)
+                .is_some_and(|h| h != b"INBOX" && h.eq_ignore_ascii_case(b"INBOX"));
+        if let Some(head) = name.get_mut(..5).filter(|_| inbox) {
             head.make_ascii_uppercase();
         }
         MailboxName(name)

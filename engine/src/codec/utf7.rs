@@ -28,6 +28,8 @@ pub enum Utf7Error {
     NotShortest { offset: usize },
 }
 
+use compact_str::CompactString;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 fn b64_value(b: u8) -> Option<u32> {
@@ -108,6 +110,20 @@ pub fn decode_mailbox(input: &[u8]) -> Result<String, Utf7Error> {
         last_run_end = Some(i);
     }
     Ok(out)
+}
+
+/// [`decode_mailbox`] into a [`CompactString`]: a short name costs no allocation, and one in
+/// printable ASCII without `&` (most) is copied as it is.
+pub(crate) fn decode_mailbox_compact(input: &[u8]) -> Result<CompactString, Utf7Error> {
+    if input
+        .iter()
+        .all(|&b| (0x20..=0x7e).contains(&b) && b != b'&')
+    {
+        if let Ok(name) = std::str::from_utf8(input) {
+            return Ok(CompactString::new(name));
+        }
+    }
+    decode_mailbox(input).map(CompactString::from)
 }
 
 /// Encodes a mailbox name into modified UTF-7: the one form [`decode_mailbox`] accepts.

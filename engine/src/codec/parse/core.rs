@@ -10,7 +10,7 @@ use nom::{Err, IResult};
 use smallvec::SmallVec;
 
 use super::words as kw;
-use crate::codec::utf7::decode_mailbox;
+use crate::codec::utf7::{decode_mailbox, decode_mailbox_compact};
 use crate::command::MailboxName;
 use crate::types::{Date, DateTime, Flag, SeqBound, SequenceSet};
 
@@ -722,7 +722,7 @@ pub(crate) fn paren_list<'a, T>(
 /// `mailbox`: an astring in modified UTF-7; `INBOX` in any case is normalised.
 pub(crate) fn mailbox(i: &[u8]) -> PResult<'_, MailboxName> {
     let (rest, s) = expect("mailbox name", astring)(i)?;
-    match decode_mailbox(&s) {
+    match decode_mailbox_compact(&s) {
         Ok(name) => Ok((rest, MailboxName::new(name))),
         Err(e) => failure(i, format!("mailbox name in modified UTF-7 ({e})")),
     }
