@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 use compact_str::CompactString;
-use nom::bytes::complete::take_while1;
 use nom::error::{ErrorKind, ParseError};
 use nom::{Err, IResult};
 use smallvec::SmallVec;
@@ -154,7 +153,7 @@ pub(crate) fn crlf(i: &[u8]) -> PResult<'_, ()> {
 
 /// `atom`.
 pub(crate) fn atom(i: &[u8]) -> PResult<'_, &[u8]> {
-    expect("atom", take_while1(is_atom_char))(i)
+    take_run(i, is_atom_char, "atom")
 }
 
 /// An atom used as a keyword, upper-cased (keywords are case-insensitive), as a `String` to
@@ -162,6 +161,21 @@ pub(crate) fn atom(i: &[u8]) -> PResult<'_, &[u8]> {
 pub(crate) fn keyword(i: &[u8]) -> PResult<'_, String> {
     let (rest, a) = atom(i)?;
     Ok((rest, ascii_upper(a)))
+}
+
+/// The non-empty run of bytes that satisfy `ok` at the start of `i`, or an error expecting
+/// `what`: `expect(what, take_while1(ok))` without nom's generic machinery.
+pub(crate) fn take_run<'a>(
+    i: &'a [u8],
+    ok: impl Fn(u8) -> bool,
+    what: &'static str,
+) -> PResult<'a, &'a [u8]> {
+    let n = i.iter().position(|&b| !ok(b)).unwrap_or(i.len());
+    if n == 0 {
+        return error(i, what);
+    }
+    let (run, rest) = i.split_at(n);
+    Ok((rest, run))
 }
 
 /// An atom as a [`Word`], to match against the grammar's words.
@@ -417,7 +431,7 @@ pub(crate) fn astring(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
     match i {
         [b'"' | b'{', ..] | [b'~', b'{', ..] => string(i),
         _ => {
-            let (rest, a) = expect("astring", take_while1(is_astring_char))(i)?;
+            let (rest, a) = take_run(i, is_astring_char, "astring")?;
             Ok((rest, Cow::Borrowed(a)))
         }
     }
@@ -454,7 +468,7 @@ pub(crate) fn astring_compact(i: &[u8]) -> PResult<'_, CompactString> {
 }
 
 fn digits(i: &[u8]) -> PResult<'_, &[u8]> {
-    expect("number", take_while1(|b: u8| b.is_ascii_digit()))(i)
+    take_run(i, |b| b.is_ascii_digit(), "number")
 }
 
 fn parse_digits(d: &[u8]) -> Option<u64> {
@@ -670,7 +684,7 @@ pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
         Some(r) => (r, true),
         None => (i, false),
     };
-    let (rest, a) = expect("flag", take_while1(is_atom_char))(rest)?;
+    let (rest, a) = take_run(rest, is_atom_char, "flag")?;
     if !backslash {
         return Ok((rest, Flag::Keyword(ascii_string(a))));
     }
@@ -742,7 +756,7 @@ pub(crate) fn list_mailbox(i: &[u8]) -> PResult<'_, String> {
     let (rest, s) = match i {
         [b'"' | b'{', ..] | [b'~', b'{', ..] => string(i)?,
         _ => {
-            let (r, a) = expect("mailbox pattern", take_while1(is_list_char))(i)?;
+            let (r, a) = take_run(i, is_list_char, "mailbox pattern")?;
             (r, Cow::Borrowed(a))
         }
     };
