@@ -42,11 +42,14 @@ pub(crate) fn search<'a>(ctx: &Ctx, i: &'a [u8], uid: bool) -> PResult<'a, Comma
         .as_deref()
         .is_some_and(|c| !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("US-ASCII"));
     let ctx = Ctx { lossy, ..*ctx };
-    let (i, mut keys) = search_keys(&ctx, i, 0)?;
-    let criteria = if keys.len() == 1 {
-        keys.remove(0)
-    } else {
-        SearchKey::And(keys)
+    // One key stands for itself (no vector for it); more are their AND.
+    let (i, first) = search_key(&ctx, i, 0)?;
+    let (i, criteria) = match i.strip_prefix(b" ") {
+        None => (i, first),
+        Some(_) => {
+            let (i, keys) = more_search_keys(&ctx, i, 0, first)?;
+            (i, SearchKey::And(keys))
+        }
     };
     Ok((
         i,
@@ -71,7 +74,17 @@ fn strip_keyword<'a>(i: &'a [u8], word: &str) -> Option<&'a [u8]> {
 
 /// `search-key *(SP search-key)`, stopping before `)` or the end of the line.
 fn search_keys<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, Vec<SearchKey>> {
-    let (mut i, first) = search_key(ctx, i, depth)?;
+    let (i, first) = search_key(ctx, i, depth)?;
+    more_search_keys(ctx, i, depth, first)
+}
+
+/// The keys after `first` in `search_keys`.
+fn more_search_keys<'a>(
+    ctx: &Ctx,
+    mut i: &'a [u8],
+    depth: usize,
+    first: SearchKey,
+) -> PResult<'a, Vec<SearchKey>> {
     let mut keys = Vec::with_capacity(4);
     keys.push(first);
     while let Some(rest) = i.strip_prefix(b" ") {
