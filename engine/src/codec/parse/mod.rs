@@ -43,20 +43,33 @@ pub(crate) fn tag_of(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// Parses one complete command (its lines and literals, CRLF included).
+#[cfg(test)]
 pub(crate) fn parse_command(ctx: &Ctx, msg: &[u8]) -> Result<Command, DecodeError> {
+    parse_into(ctx, msg, Ok, Err)
+}
+
+/// [`parse_command`], handing the command or the error to `ok` or `err`: the decoder builds
+/// its item in place rather than moving the command out of a `Result` into it.
+#[inline]
+pub(crate) fn parse_into<T>(
+    ctx: &Ctx,
+    msg: &[u8],
+    ok: impl FnOnce(Command) -> T,
+    err: impl FnOnce(DecodeError) -> T,
+) -> T {
     let Some(tag) = tag_of(msg) else {
-        return Err(untagged_error(msg));
+        return err(untagged_error(msg));
     };
     let args = &msg[tag.len() + 1..];
     match full_command(ctx, args) {
-        Ok((_, body)) => Ok(Command {
+        Ok((_, body)) => ok(Command {
             tag: ascii_compact(tag),
             body,
         }),
         Err(Err::Error(e) | Err::Failure(e)) => {
-            Err(to_decode_error(Some(ascii_string(tag)), args, &e))
+            err(to_decode_error(Some(ascii_string(tag)), args, &e))
         }
-        Err(Err::Incomplete(_)) => Err(DecodeError::new(
+        Err(Err::Incomplete(_)) => err(DecodeError::new(
             Some(ascii_string(tag)),
             DecodeErrorKind::Syntax,
             "incomplete command",
@@ -140,17 +153,18 @@ fn snippet(at: &[u8]) -> String {
     s
 }
 
-/// `command-body CRLF`, nothing after it.
+/// `command-body CRLF`, nothing after it. (The result is `command_body`'s own, its rest
+/// the CRLF: passed on as it is, the command is not moved.)
 fn full_command<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
-    let (rest, body) = command_body(ctx, i)?;
-    let (rest, _) = match crlf(rest) {
-        Ok(r) => r,
-        Err(_) => return error(rest, "end of command"),
-    };
-    if !rest.is_empty() {
-        return error(rest, "end of command");
+    let parsed = command_body(ctx, i);
+    if let Ok((rest, _)) = &parsed {
+        match rest.strip_prefix(b"\r\n") {
+            None => return error(rest, "end of command"),
+            Some(after) if !after.is_empty() => return error(after, "end of command"),
+            Some(_) => {}
+        }
     }
-    Ok((rest, body))
+    parsed
 }
 
 fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
