@@ -61,11 +61,15 @@ pub(crate) fn parse_into<T>(
         return err(untagged_error(msg));
     };
     let args = &msg[tag.len() + 1..];
-    match full_command(ctx, args) {
-        Ok((_, body)) => ok(Command {
-            tag: ascii_compact(tag),
-            body,
-        }),
+    // As `full_command`, with the CRLF checked here: the body then moves once, into `ok`'s.
+    match command_body(ctx, args) {
+        Ok((rest, body)) => match end_of_command(rest) {
+            None => ok(Command {
+                tag: ascii_compact(tag),
+                body,
+            }),
+            Some(e) => err(to_decode_error(Some(ascii_string(tag)), args, &e)),
+        },
         Err(Err::Error(e) | Err::Failure(e)) => {
             err(to_decode_error(Some(ascii_string(tag)), args, &e))
         }
@@ -153,18 +157,23 @@ fn snippet(at: &[u8]) -> String {
     s
 }
 
-/// `command-body CRLF`, nothing after it. (The result is `command_body`'s own, its rest
-/// the CRLF: passed on as it is, the command is not moved.)
+/// `command-body CRLF`, nothing after it.
 fn full_command<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
-    let parsed = command_body(ctx, i);
-    if let Ok((rest, _)) = &parsed {
-        match rest.strip_prefix(b"\r\n") {
-            None => return error(rest, "end of command"),
-            Some(after) if !after.is_empty() => return error(after, "end of command"),
-            Some(_) => {}
-        }
+    let (rest, body) = command_body(ctx, i)?;
+    match end_of_command(rest) {
+        None => Ok((&rest[2..], body)),
+        Some(e) => Err(Err::Error(e)),
     }
-    parsed
+}
+
+/// What follows a command body: `None` if it is the CRLF that ends the command, else the
+/// error.
+fn end_of_command(rest: &[u8]) -> Option<PError> {
+    match rest.strip_prefix(b"\r\n") {
+        Some([]) => None,
+        Some(after) => Some(PError::new(after, "end of command")),
+        None => Some(PError::new(rest, "end of command")),
+    }
 }
 
 fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
