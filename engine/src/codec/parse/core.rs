@@ -458,13 +458,38 @@ pub(crate) fn astring_utf8(i: &[u8]) -> PResult<'_, String> {
     }
 }
 
-/// [`astring_utf8`] as a [`CompactString`], for short names (header fields).
-pub(crate) fn astring_compact(i: &[u8]) -> PResult<'_, CompactString> {
+/// An astring as UTF-8 text (as [`astring_utf8`]) in a [`CompactString`], for short names
+/// (header fields) within `bytes`, whose UTF-8 check (`text`, if they are UTF-8) was done
+/// once for a whole list of them: an astring that lies in `bytes` as it is (an atom, or a
+/// quoted string without escapes) is taken from `text` without checking it again.
+pub(crate) fn astring_compact_in<'a>(
+    i: &'a [u8],
+    bytes: &[u8],
+    text: Option<&str>,
+) -> PResult<'a, CompactString> {
     let (rest, s) = astring(i)?;
-    match std::str::from_utf8(&s) {
-        Ok(s) => Ok((rest, CompactString::new(s))),
-        Err(_) => failure(i, "UTF-8 text"),
+    let checked = match (&s, text) {
+        (Cow::Borrowed(part), Some(text)) => within(text, bytes, part),
+        _ => None,
+    };
+    let name = match checked {
+        Some(name) => CompactString::new(name),
+        None => match std::str::from_utf8(&s) {
+            Ok(name) => CompactString::new(name),
+            Err(_) => return failure(i, "UTF-8 text"),
+        },
+    };
+    Ok((rest, name))
+}
+
+/// `part`, a sub-slice of `bytes`, as the same bytes of `text`; `None` unless `text` is
+/// `bytes` (the same memory) and `part` lies within it.
+fn within<'t>(text: &'t str, bytes: &[u8], part: &[u8]) -> Option<&'t str> {
+    if text.as_ptr() != bytes.as_ptr() || text.len() != bytes.len() {
+        return None;
     }
+    let start = (part.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    text.get(start..start.checked_add(part.len())?)
 }
 
 fn digits(i: &[u8]) -> PResult<'_, &[u8]> {
@@ -806,6 +831,21 @@ mod tests {
         assert!(astring(b"a(b").map(|(r, _)| r == b"(b").unwrap());
         assert_eq!(ok(nstring(b"nil")), None);
         assert_eq!(ok(nstring(b"\"nil\"")).as_deref(), Some(&b"nil"[..]));
+    }
+
+    #[test]
+    fn astrings_checked_once_for_a_list() {
+        let list: &[u8] = b"(From \"X-\\\"Q\" {3}\r\ncaf \"caf\xc3\xa9\")\r\n";
+        for text in [std::str::from_utf8(list).ok(), None] {
+            let (_, names) = paren_list(list, 1, |i| astring_compact_in(i, list, text)).unwrap();
+            assert_eq!(names, ["From", "X-\"Q", "caf", "caf\u{e9}"]);
+        }
+        // Not UTF-8: refused whether or not the list was checked as a whole.
+        let bad: &[u8] = b"(From {2}\r\n\xff\xfe)\r\n";
+        assert!(paren_list(bad, 1, |i| astring_compact_in(i, bad, None)).is_err());
+        // A `text` that is not `bytes` itself is never used.
+        let (_, name) = astring_compact_in(b"abc", b"abc", Some("xyz")).unwrap();
+        assert_eq!(name, "abc");
     }
 
     #[test]

@@ -179,8 +179,12 @@ fn section_text(i: &[u8], after_part: bool) -> PResult<'_, SectionText> {
         kw::HEADER_FIELDS | LONG
             if name.key == kw::HEADER_FIELDS || name.is(b"HEADER.FIELDS.NOT") =>
         {
-            let (rest, _) = sp(rest)?;
-            let (rest, fields) = paren_list(rest, 1, expect("header field name", astring_compact))?;
+            let (list, _) = sp(rest)?;
+            // Lists run to 20 names: check the rest of the command as UTF-8 once (it is
+            // ASCII but for a rare literal) rather than each name.
+            let text = std::str::from_utf8(list).ok();
+            let field = |i| astring_compact_in(i, list, text);
+            let (rest, fields) = paren_list(list, 1, expect("header field name", field))?;
             let not = name.key != kw::HEADER_FIELDS;
             (rest, SectionText::HeaderFields { not, fields })
         }
