@@ -113,13 +113,27 @@ static ATOM_CHARS: [bool; 256] = {
 
 /// `ASTRING-CHAR`: `ATOM-CHAR` or `]`.
 pub(crate) fn is_astring_char(b: u8) -> bool {
-    is_atom_char(b) || b == b']'
+    ASTRING_CHARS[b as usize]
 }
 
 /// A `tag` character: any `ASTRING-CHAR` except `+`.
 pub(crate) fn is_tag_char(b: u8) -> bool {
-    is_astring_char(b) && b != b'+'
+    TAG_CHARS[b as usize]
 }
+
+/// [`is_astring_char`] for each byte value.
+static ASTRING_CHARS: [bool; 256] = {
+    let mut table = ATOM_CHARS;
+    table[b']' as usize] = true;
+    table
+};
+
+/// [`is_tag_char`] for each byte value.
+static TAG_CHARS: [bool; 256] = {
+    let mut table = ASTRING_CHARS;
+    table[b'+' as usize] = false;
+    table
+};
 
 /// `list-char`: `ASTRING-CHAR` or a wildcard.
 fn is_list_char(b: u8) -> bool {
@@ -846,6 +860,17 @@ mod tests {
         // A `text` that is not `bytes` itself is never used.
         let (_, name) = astring_compact_in(b"abc", b"abc", Some("xyz")).unwrap();
         assert_eq!(name, "abc");
+    }
+
+    #[test]
+    fn character_classes() {
+        let atom_specials = b"(){ %*\"\\]";
+        for b in 0..=255u8 {
+            let atom = (0x21..=0x7e).contains(&b) && !atom_specials.contains(&b);
+            assert_eq!(is_atom_char(b), atom, "{b:#04x}");
+            assert_eq!(is_astring_char(b), atom || b == b']', "{b:#04x}");
+            assert_eq!(is_tag_char(b), (atom || b == b']') && b != b'+', "{b:#04x}");
+        }
     }
 
     #[test]
