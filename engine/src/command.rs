@@ -1,5 +1,9 @@
 //! The client command AST: what the codec produces and the session executes.
-//! Owned data (no borrows into the input buffer) so a command can outlive its bytes.
+//! Owned data (no borrows into the input buffer) so a command can outlive its bytes. Short
+//! strings that every command has (the tag, header field names) are [`CompactString`]s, kept
+//! inline up to 24 bytes: they deref to `&str`, and parsing them costs no allocation.
+
+pub use compact_str::CompactString;
 
 use crate::types::{Date, DateTime, Flag, SequenceSet};
 
@@ -7,28 +11,25 @@ use crate::types::{Date, DateTime, Flag, SequenceSet};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     /// The tag, as sent (ASCII `tag` chars: any ASTRING-CHAR except `+`).
-    pub tag: String,
+    pub tag: CompactString,
     pub body: CommandBody,
 }
 
 /// A mailbox name, decoded from modified UTF-7 (RFC 3501 §5.1.3) into UTF-8. `INBOX` in any
 /// case is normalised to `INBOX`; other names keep their case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MailboxName(pub String);
+pub struct MailboxName(pub CompactString);
 
 impl MailboxName {
     /// Builds a name, normalising any case of `INBOX` (and `INBOX/...` prefixes).
-    pub fn new(name: impl Into<String>) -> MailboxName {
-        let name = name.into();
-        if name.eq_ignore_ascii_case("INBOX") {
-            return MailboxName("INBOX".into());
-        }
-        if let Some(rest) = name
-            .get(..6)
-            .filter(|p| p.eq_ignore_ascii_case("INBOX/"))
-            .and_then(|_| name.get(5..))
-        {
-            return MailboxName(format!("INBOX{rest}"));
+    pub fn new(name: impl Into<CompactString>) -> MailboxName {
+        let mut name = name.into();
+        let b = name.as_bytes();
+        let inbox = (b.len() == 5 || b.get(5) == Some(&b'/'))
+            && b.get(..5)
+                .is_some_and(|h| h != b"INBOX" && h.eq_ignore_ascii_case(b"INBOX"));
+        if let Some(head) = name.get_mut(..5).filter(|_| inbox) {
+            head.make_ascii_uppercase();
         }
         MailboxName(name)
     }
@@ -48,7 +49,7 @@ pub enum CommandBody {
     Noop,
     Logout,
     /// `ID (...)` or `ID NIL` (RFC 2971); `None` for NIL.
-    Id(Option<Vec<(String, Option<String>)>>),
+    Id(Option<Vec<(CompactString, Option<CompactString>)>>),
 
     // Not authenticated.
     StartTls,
@@ -60,7 +61,7 @@ pub enum CommandBody {
     /// `AUTHENTICATE mech [initial-response]`. The initial response (SASL-IR) is kept as the
     /// base64 text sent; `=` means an empty response.
     Authenticate {
-        mechanism: String,
+        mechanism: CompactString,
         initial: Option<Vec<u8>>,
     },
 
@@ -305,7 +306,7 @@ pub enum SectionText {
     /// `HEADER.FIELDS (...)` or `HEADER.FIELDS.NOT (...)`; field names as sent.
     HeaderFields {
         not: bool,
-        fields: Vec<String>,
+        fields: Vec<CompactString>,
     },
     Text,
     /// `MIME`: only valid after a part number.
@@ -357,4 +358,27 @@ pub enum SearchKey {
     And(Vec<SearchKey>),
     /// `MODSEQ n` (RFC 7162; entry names are accepted and ignored).
     ModSeq(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MailboxName;
+
+    #[test]
+    fn inbox_is_normalised_in_any_case() {
+        for (given, name) in [
+            ("inbox", "INBOX"),
+            ("InBox", "INBOX"),
+            ("inbox/Sub", "INBOX/Sub"),
+            ("INBOX/", "INBOX/"),
+            ("inboxes", "inboxes"),
+            ("inbox.Sub", "inbox.Sub"),
+            ("in", "in"),
+            ("Inbo\u{e9}", "Inbo\u{e9}"),
+            ("", ""),
+        ] {
+            assert_eq!(MailboxName::new(given).as_str(), name, "{given:?}");
+        }
+        assert!(MailboxName::new("iNbOx").is_inbox());
+    }
 }

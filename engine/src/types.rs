@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 /// A message UID (RFC 9051 §2.3.1.1): non-zero, strictly increasing per mailbox.
 pub type Uid = u32;
 
@@ -87,8 +89,9 @@ pub enum SeqBound {
 /// A sequence set (`1:3,7,9:*`) or `$` (the saved search result, RFC 5182).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SequenceSet {
-    /// Ranges as written; a single number is `(n, n)`. `a:b` with `a > b` is allowed.
-    Ranges(Vec<(SeqBound, SeqBound)>),
+    /// Ranges as written; a single number is `(n, n)`. `a:b` with `a > b` is allowed. Up to
+    /// two are held inline (most sets are one number or one range).
+    Ranges(SmallVec<[(SeqBound, SeqBound); 2]>),
     /// `$`.
     Saved,
 }
@@ -297,7 +300,7 @@ mod tests {
 
     #[test]
     fn sequence_set_star_and_reversed_ranges() {
-        let s = SequenceSet::Ranges(vec![
+        let s = SequenceSet::Ranges(smallvec::smallvec![
             (SeqBound::Value(5), SeqBound::Value(3)),
             (SeqBound::Value(9), SeqBound::Star),
         ]);

@@ -38,13 +38,13 @@ fn rfc3501_section_8_client_lines() {
             },
             CommandBody::Fetch {
                 uid: false,
-                set: SequenceSet::Ranges(vec![(SeqBound::Value(12), SeqBound::Value(12))]),
+                set: SequenceSet::Ranges(vec![(SeqBound::Value(12), SeqBound::Value(12))].into()),
                 attrs: FetchAttrs::Full,
                 changed_since: None
             },
             CommandBody::Fetch {
                 uid: false,
-                set: SequenceSet::Ranges(vec![(SeqBound::Value(12), SeqBound::Value(12))]),
+                set: SequenceSet::Ranges(vec![(SeqBound::Value(12), SeqBound::Value(12))].into()),
                 attrs: FetchAttrs::Items(vec![FetchAttr::BodySection {
                     peek: false,
                     section: Section {
@@ -57,7 +57,7 @@ fn rfc3501_section_8_client_lines() {
             },
             CommandBody::Store {
                 uid: false,
-                set: SequenceSet::Ranges(vec![(SeqBound::Value(12), SeqBound::Value(12))]),
+                set: SequenceSet::Ranges(vec![(SeqBound::Value(12), SeqBound::Value(12))].into()),
                 op: StoreOp::Add,
                 silent: false,
                 flags: vec![Flag::Deleted],
@@ -167,7 +167,7 @@ fn thunderbird_session_stream() {
                         }
                         _ => {}
                     }
-                    tags.push(c.tag);
+                    tags.push(c.tag.into());
                 }
                 Decoded::Line(l) => {
                     if l == b"dXNlcjFAdGlvLmNvbQ==" {

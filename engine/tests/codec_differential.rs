@@ -89,7 +89,7 @@ fn their_pattern(p: &ListMailbox) -> String {
 
 fn our_key(c: &Command) -> Key {
     let mut k = Key {
-        tag: c.tag.clone(),
+        tag: c.tag.to_string(),
         name: c.body.name().to_string(),
         ..Key::default()
     };

@@ -115,7 +115,7 @@ fn parse_section(s: &str) -> Section {
         let list = list.trim().trim_start_matches('(').trim_end_matches(')');
         Some(SectionText::HeaderFields {
             not,
-            fields: list.split(' ').map(str::to_string).collect(),
+            fields: list.split(' ').map(Into::into).collect(),
         })
     } else {
         panic!("unknown section {s}")

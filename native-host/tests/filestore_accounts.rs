@@ -112,7 +112,7 @@ async fn add_authenticate_passwd_delete() {
         .await
         .expect("list")
         .into_iter()
-        .map(|m| m.name.0)
+        .map(|m| m.name.0.into())
         .collect();
     assert!(
         !names.iter().any(|n| n.starts_with("Projects")),
@@ -161,7 +161,7 @@ async fn users_whose_names_are_prefixes_stay_apart() {
             .await
             .expect("list")
             .into_iter()
-            .map(|m| m.name.0)
+            .map(|m| m.name.0.into())
             .collect();
         assert_eq!(names.len(), 6, "{user} sees {names:?}");
         assert!(!names.contains(&"Mine".to_string()));

@@ -487,10 +487,12 @@ impl Decoder {
             Some(e) => Decoded::Error(e),
             None => {
                 let ctx = Ctx::new(self.limits.max_depth);
-                match parse::parse_command(&ctx, &self.buf[self.start..end]) {
-                    Ok(cmd) => Decoded::Command(cmd),
-                    Err(e) => Decoded::Error(e),
-                }
+                parse::parse_into(
+                    &ctx,
+                    &self.buf[self.start..end],
+                    Decoded::Command,
+                    Decoded::Error,
+                )
             }
         };
         self.consume(end);

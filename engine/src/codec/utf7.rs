@@ -28,6 +28,8 @@ pub enum Utf7Error {
     NotShortest { offset: usize },
 }
 
+use compact_str::CompactString;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 fn b64_value(b: u8) -> Option<u32> {
@@ -110,6 +112,28 @@ pub fn decode_mailbox(input: &[u8]) -> Result<String, Utf7Error> {
     Ok(out)
 }
 
+/// The bytes that stand for themselves in modified UTF-7: printable ASCII but `&`.
+static PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x20;
+    while b <= 0x7e {
+        table[b] = b != b'&' as usize;
+        b += 1;
+    }
+    table
+};
+
+/// [`decode_mailbox`] into a [`CompactString`]: a short name costs no allocation, and one in
+/// printable ASCII without `&` (most) is copied as it is.
+pub(crate) fn decode_mailbox_compact(input: &[u8]) -> Result<CompactString, Utf7Error> {
+    if input.iter().all(|&b| PLAIN[b as usize]) {
+        if let Ok(name) = std::str::from_utf8(input) {
+            return Ok(CompactString::new(name));
+        }
+    }
+    decode_mailbox(input).map(CompactString::from)
+}
+
 /// Encodes a mailbox name into modified UTF-7: the one form [`decode_mailbox`] accepts.
 ///
 /// ```
@@ -161,6 +185,30 @@ fn flush_run(out: &mut String, run: &mut Vec<u16>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_decoding_is_the_same() {
+        let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b'a', b, b'z']).collect();
+        for name in [
+            "INBOX",
+            "",
+            "Tom &- Jerry",
+            "&AGE-",
+            "~peter/&U,BTFw-",
+            "a&b",
+            "caf\u{e9}",
+        ] {
+            inputs.push(name.as_bytes().to_vec());
+        }
+        inputs.push(b"a-rather-long-mailbox-name/with/levels/2026".to_vec());
+        for input in inputs {
+            assert_eq!(
+                decode_mailbox_compact(&input).map(String::from),
+                decode_mailbox(&input),
+                "{input:?}"
+            );
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -119,7 +119,7 @@ fn header_fields_end_with_a_blank_line() {
     let fields = |not, names: &[&str]| {
         let text = Some(SectionText::HeaderFields {
             not,
-            fields: names.iter().map(|s| s.to_string()).collect(),
+            fields: names.iter().map(|&s| s.into()).collect(),
         });
         m.section(raw, &sec(&[], text)).unwrap().into_owned()
     };

@@ -48,7 +48,7 @@ fn m(key: SearchKey) -> bool {
 }
 
 fn set(ranges: &[(SeqBound, SeqBound)]) -> SequenceSet {
-    SequenceSet::Ranges(ranges.to_vec())
+    SequenceSet::Ranges(ranges.into())
 }
 
 use SearchKey as K;

@@ -259,7 +259,10 @@ fn section_label(s: &Section) -> String {
             SectionText::Text => "TEXT".into(),
             SectionText::Mime => "MIME".into(),
             SectionText::HeaderFields { not, fields } => {
-                let fields: Vec<String> = fields.iter().map(|f| f.to_ascii_uppercase()).collect();
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|f| f.as_str().to_ascii_uppercase())
+                    .collect();
                 format!(
                     "HEADER.FIELDS{} ({})",
                     if *not { ".NOT" } else { "" },

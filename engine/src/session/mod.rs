@@ -29,7 +29,7 @@ pub use view::SharedViews;
 use std::collections::VecDeque;
 
 use crate::codec::{Decoded, Decoder, Limits};
-use crate::command::{Command, CommandBody};
+use crate::command::{Command, CommandBody, CompactString};
 use crate::response::{write_continuation, write_status, Status};
 use crate::store::{Account, Store, StoreError};
 use crate::types::Timestamp;
@@ -46,7 +46,7 @@ pub enum Event {
     /// A login attempt failed (the host may slow this client down).
     AuthFailed,
     /// The client identified itself with `ID` (for logs).
-    ClientId(Vec<(String, Option<String>)>),
+    ClientId(Vec<(CompactString, Option<CompactString>)>),
     /// The session is over: flush output, then close the connection.
     Close,
 }
@@ -476,7 +476,7 @@ impl Session {
             CommandBody::Idle => {
                 write_continuation(&mut self.out, "idling");
                 self.last_idle_output = now;
-                self.mode = Mode::Idle { tag };
+                self.mode = Mode::Idle { tag: tag.into() };
                 self.store_changed = false;
                 self.sync(store, true).await;
             }

@@ -49,7 +49,7 @@ fn seq_bound() -> impl Strategy<Value = SeqBound> {
 
 fn seq_set() -> impl Strategy<Value = SequenceSet> {
     prop_oneof![
-        6 => prop::collection::vec((seq_bound(), seq_bound()), 1..4).prop_map(SequenceSet::Ranges),
+        6 => prop::collection::vec((seq_bound(), seq_bound()), 1..4).prop_map(|r| SequenceSet::Ranges(r.into())),
         1 => Just(SequenceSet::Saved),
     ]
 }
@@ -112,7 +112,10 @@ fn section(text_ok: bool) -> impl Strategy<Value = Section> {
                 1 => Some(SectionText::Header),
                 2 => Some(SectionText::Text),
                 3 if !part.is_empty() => Some(SectionText::Mime),
-                4 => Some(SectionText::HeaderFields { not, fields }),
+                4 => Some(SectionText::HeaderFields {
+                    not,
+                    fields: fields.into_iter().map(Into::into).collect(),
+                }),
                 _ => None,
             };
             Section { part, text }
@@ -252,10 +255,21 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
             (text(), prop::option::of(text())),
             0..3
         ))
-        .prop_map(C::Id),
+        .prop_map(|id| {
+            C::Id(id.map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.map(Into::into)))
+                    .collect()
+            }))
+        }),
         (bytes(), bytes()).prop_map(|(username, password)| C::Login { username, password }),
-        ("[A-Z][A-Z0-9-]{0,10}", prop::option::of(base64_text()))
-            .prop_map(|(mechanism, initial)| C::Authenticate { mechanism, initial }),
+        ("[A-Z][A-Z0-9-]{0,10}", prop::option::of(base64_text())).prop_map(
+            |(mechanism, initial)| C::Authenticate {
+                mechanism: mechanism.into(),
+                initial,
+            }
+        ),
         prop::collection::vec("[A-Z][A-Z0-9=+-]{0,10}", 1..3).prop_map(C::Enable),
     ];
     let mailboxes = prop_oneof![
@@ -392,5 +406,8 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
 }
 
 pub fn command() -> impl Strategy<Value = Command> {
-    (tag(), command_body()).prop_map(|(tag, body)| Command { tag, body })
+    (tag(), command_body()).prop_map(|(tag, body)| Command {
+        tag: tag.into(),
+        body,
+    })
 }

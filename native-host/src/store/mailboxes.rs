@@ -71,7 +71,7 @@ impl Inner {
             check_account(r.accounts()?, user)?;
             let mut out = Vec::new();
             for name in names_of(r.names()?, user)? {
-                let name = MailboxName(name);
+                let name = MailboxName(name.into());
                 let (id, rec) = mailbox_by_name(r.names()?, r.mailboxes()?, user, &name)?;
                 let subscribed = r
                     .subscriptions()?
@@ -126,7 +126,7 @@ impl Inner {
             let names = names_of(&t.names, user)?;
             if names
                 .iter()
-                .any(|n| is_below(&MailboxName(n.clone()), &name))
+                .any(|n| is_below(&MailboxName(n.as_str().into()), &name))
             {
                 return Err(StoreError::HasChildren);
             }
@@ -161,7 +161,7 @@ impl Inner {
             }
             let existing: Vec<MailboxName> = names_of(&t.names, user)?
                 .into_iter()
-                .map(MailboxName)
+                .map(|n| MailboxName(n.into()))
                 .collect();
             // (old name, new name) for the mailbox and, unless it is INBOX, its children.
             let mut moves = vec![(from.clone(), to.clone())];
@@ -243,7 +243,7 @@ impl Inner {
             check_account(r.accounts()?, user)?;
             Ok(names_of(r.subscriptions()?, user)?
                 .into_iter()
-                .map(MailboxName)
+                .map(|n| MailboxName(n.into()))
                 .collect())
         })
     }

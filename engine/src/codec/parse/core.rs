@@ -3,11 +3,13 @@
 
 use std::borrow::Cow;
 
-use nom::bytes::complete::take_while1;
+use compact_str::CompactString;
 use nom::error::{ErrorKind, ParseError};
 use nom::{Err, IResult};
+use smallvec::SmallVec;
 
-use crate::codec::utf7::decode_mailbox;
+use super::words as kw;
+use crate::codec::utf7::{decode_mailbox, decode_mailbox_compact};
 use crate::command::MailboxName;
 use crate::types::{Date, DateTime, Flag, SeqBound, SequenceSet};
 
@@ -111,13 +113,27 @@ static ATOM_CHARS: [bool; 256] = {
 
 /// `ASTRING-CHAR`: `ATOM-CHAR` or `]`.
 pub(crate) fn is_astring_char(b: u8) -> bool {
-    is_atom_char(b) || b == b']'
+    ASTRING_CHARS[b as usize]
 }
 
 /// A `tag` character: any `ASTRING-CHAR` except `+`.
 pub(crate) fn is_tag_char(b: u8) -> bool {
-    is_astring_char(b) && b != b'+'
+    TAG_CHARS[b as usize]
 }
+
+/// [`is_astring_char`] for each byte value.
+static ASTRING_CHARS: [bool; 256] = {
+    let mut table = ATOM_CHARS;
+    table[b']' as usize] = true;
+    table
+};
+
+/// [`is_tag_char`] for each byte value.
+static TAG_CHARS: [bool; 256] = {
+    let mut table = ASTRING_CHARS;
+    table[b'+' as usize] = false;
+    table
+};
 
 /// `list-char`: `ASTRING-CHAR` or a wildcard.
 fn is_list_char(b: u8) -> bool {
@@ -151,7 +167,7 @@ pub(crate) fn crlf(i: &[u8]) -> PResult<'_, ()> {
 
 /// `atom`.
 pub(crate) fn atom(i: &[u8]) -> PResult<'_, &[u8]> {
-    expect("atom", take_while1(is_atom_char))(i)
+    take_run(i, is_atom_char, "atom")
 }
 
 /// An atom used as a keyword, upper-cased (keywords are case-insensitive), as a `String` to
@@ -161,83 +177,108 @@ pub(crate) fn keyword(i: &[u8]) -> PResult<'_, String> {
     Ok((rest, ascii_upper(a)))
 }
 
-/// An atom upper-cased, to match against the grammar's words: a [`Word`], no allocation.
-pub(crate) fn word(i: &[u8]) -> PResult<'_, Word> {
-    word_of(i, is_atom_char, "atom")
-}
-
-/// The longest non-empty run of bytes that satisfy `ok` (which accepts only ASCII bytes) at
-/// the start of `i`, upper-cased as a [`Word`]; an error expecting `what` if there is none.
-pub(crate) fn word_of<'a>(
+/// The non-empty run of bytes that satisfy `ok` at the start of `i`, or an error expecting
+/// `what`: `expect(what, take_while1(ok))` without nom's generic machinery.
+pub(crate) fn take_run<'a>(
     i: &'a [u8],
     ok: impl Fn(u8) -> bool,
     what: &'static str,
-) -> PResult<'a, Word> {
+) -> PResult<'a, &'a [u8]> {
     let n = i.iter().position(|&b| !ok(b)).unwrap_or(i.len());
     if n == 0 {
         return error(i, what);
     }
-    Ok((&i[n..], Word::upper_prefix(i, n)))
+    let (run, rest) = i.split_at(n);
+    Ok((rest, run))
 }
 
-/// How long a [`Word`] can be without a heap copy: longer than every word of the grammar.
-const WORD_INLINE: usize = 24;
-
-/// An upper-cased ASCII word (a command name, fetch item, search key...) held inline, so
-/// that matching one costs no allocation; a longer one (never a known word) goes on the heap.
-#[derive(Debug, Clone)]
-pub(crate) enum Word {
-    Inline { len: u8, bytes: [u8; WORD_INLINE] },
-    Heap(String),
+/// An atom as a [`Word`], to match against the grammar's words.
+pub(crate) fn word(i: &[u8]) -> PResult<'_, Word<'_>> {
+    word_of(i, is_atom_char, "atom")
 }
 
-impl Word {
-    /// `a` upper-cased (bytes over 0x7f are kept as Latin-1 characters, as [`ascii_upper`]).
-    pub fn upper(a: &[u8]) -> Word {
-        Word::upper_prefix(a, a.len())
+/// The longest non-empty run of bytes that satisfy `ok` (which accepts only ASCII bytes) at
+/// the start of `i`, as a [`Word`]; an error expecting `what` if there is none.
+pub(crate) fn word_of<'a>(
+    i: &'a [u8],
+    ok: impl Fn(u8) -> bool,
+    what: &'static str,
+) -> PResult<'a, Word<'a>> {
+    let n = i.iter().position(|&b| !ok(b)).unwrap_or(i.len());
+    if n == 0 {
+        return error(i, what);
+    }
+    Ok((&i[n..], Word::prefix(i, n)))
+}
+
+/// How many bytes of a [`Word`] its key holds: every word of the grammar but
+/// `HEADER.FIELDS.NOT` fits.
+const KEY_BYTES: usize = 16;
+
+/// The key of every word longer than [`KEY_BYTES`]: no word of the grammar has it.
+pub(crate) const LONG: u128 = 0;
+
+/// The key of a grammar word (upper-case ASCII, 1 to 16 bytes), for constants to match
+/// [`Word::key`] against (see `words.rs`).
+pub(crate) const fn key(w: &[u8]) -> u128 {
+    assert!(!w.is_empty() && w.len() <= KEY_BYTES);
+    let mut k = 0;
+    let mut n = 0;
+    while n < w.len() {
+        k |= (w[n].to_ascii_uppercase() as u128) << (8 * n);
+        n += 1;
+    }
+    k
+}
+
+/// A word of the input (a command name, fetch item, search key...) to match against the
+/// grammar's words, case-insensitively and without allocating: `key` packs its first 16
+/// bytes, upper-cased, into an integer (the first byte lowest, zero-padded), so that matching
+/// is an integer `match` on the constants in `words.rs`. Longer words have the key [`LONG`];
+/// compare them with [`Word::is`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Word<'a> {
+    pub key: u128,
+    raw: &'a [u8],
+}
+
+impl<'a> Word<'a> {
+    /// The word `a`.
+    pub fn new(a: &'a [u8]) -> Word<'a> {
+        Word::prefix(a, a.len())
     }
 
-    /// The first `n` bytes of `i` upper-cased. Copies whole words of eight bytes, so it may
-    /// read past `n` (the bytes after `len` in `bytes` are not part of the word).
-    fn upper_prefix(i: &[u8], n: usize) -> Word {
-        let a = &i[..n];
-        if n > WORD_INLINE || !a.is_ascii() {
-            return Word::Heap(ascii_upper(a));
+    /// The word of the first `n` bytes of `i`. Loads 16 bytes at once when `i` has them.
+    #[inline(always)]
+    fn prefix(i: &'a [u8], n: usize) -> Word<'a> {
+        let raw = &i[..n];
+        if n > KEY_BYTES {
+            return Word { key: LONG, raw };
         }
-        let mut bytes = [0; WORD_INLINE];
-        if i.len() >= WORD_INLINE {
-            bytes.copy_from_slice(&i[..WORD_INLINE]);
+        // The first 8 and the next 8 bytes, as integers (the first byte lowest): loaded at
+        // once when the input has them (the bytes past `n` are masked off), else gathered.
+        let gather = |b: &[u8]| b.iter().rev().fold(0, |acc, &b| (acc << 8) | b as u64);
+        let load = |b: &[u8]| b.try_into().map_or_else(|_| gather(b), u64::from_le_bytes);
+        // Most words fit in the low half: the high one is only read for longer ones.
+        let key = if n <= 8 {
+            let lo = match i.get(..8) {
+                Some(b) => load(b) & (u64::MAX >> (8 * (8 - n))),
+                None => gather(raw),
+            };
+            upper8(lo) as u128
         } else {
-            bytes[..i.len()].copy_from_slice(i);
-        }
-        for chunk in bytes.chunks_exact_mut(8) {
-            let w = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
-            chunk.copy_from_slice(&upper8(w).to_ne_bytes());
-        }
-        Word::Inline {
-            len: n as u8,
-            bytes,
-        }
+            let hi = match i.get(8..KEY_BYTES) {
+                Some(b) => load(b) & (u64::MAX >> (8 * (KEY_BYTES - n))),
+                None => gather(&raw[8..]),
+            };
+            (upper8(load(&i[..8])) as u128) | ((upper8(hi) as u128) << 64)
+        };
+        Word { key, raw }
     }
 
-    /// The upper-cased bytes: match them against byte-string keywords (no UTF-8 check).
-    pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Word::Inline { len, bytes } => &bytes[..*len as usize],
-            Word::Heap(s) => s.as_bytes(),
-        }
-    }
-}
-
-impl PartialEq<&str> for Word {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl std::fmt::Display for Word {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+    /// Whether this is the grammar word `w` (any length), case-insensitively.
+    pub fn is(&self, w: &[u8]) -> bool {
+        self.raw.eq_ignore_ascii_case(w)
     }
 }
 
@@ -266,6 +307,15 @@ pub(crate) fn ascii_string(a: &[u8]) -> String {
     let mut s = String::with_capacity(a.len());
     s.extend(a.iter().map(|&b| b as char));
     s
+}
+
+/// [`ascii_string`] as a [`CompactString`]: inline (no allocation) up to 24 bytes. For ASCII
+/// bytes (tag and atom characters); other bytes that form UTF-8 are taken as UTF-8.
+pub(crate) fn ascii_compact(a: &[u8]) -> CompactString {
+    match std::str::from_utf8(a) {
+        Ok(s) => CompactString::new(s),
+        Err(_) => a.iter().map(|&b| b as char).collect(),
+    }
 }
 
 /// The bytes [`quoted`] stops at: the closing quote, escapes, what a quoted string cannot
@@ -395,7 +445,7 @@ pub(crate) fn astring(i: &[u8]) -> PResult<'_, Cow<'_, [u8]>> {
     match i {
         [b'"' | b'{', ..] | [b'~', b'{', ..] => string(i),
         _ => {
-            let (rest, a) = expect("astring", take_while1(is_astring_char))(i)?;
+            let (rest, a) = take_run(i, is_astring_char, "astring")?;
             Ok((rest, Cow::Borrowed(a)))
         }
     }
@@ -422,8 +472,42 @@ pub(crate) fn astring_utf8(i: &[u8]) -> PResult<'_, String> {
     }
 }
 
+/// An astring as UTF-8 text (as [`astring_utf8`]) in a [`CompactString`], for short names
+/// (header fields) within `bytes`, whose UTF-8 check (`text`, if they are UTF-8) was done
+/// once for a whole list of them: an astring that lies in `bytes` as it is (an atom, or a
+/// quoted string without escapes) is taken from `text` without checking it again.
+pub(crate) fn astring_compact_in<'a>(
+    i: &'a [u8],
+    bytes: &[u8],
+    text: Option<&str>,
+) -> PResult<'a, CompactString> {
+    let (rest, s) = astring(i)?;
+    let checked = match (&s, text) {
+        (Cow::Borrowed(part), Some(text)) => within(text, bytes, part),
+        _ => None,
+    };
+    let name = match checked {
+        Some(name) => CompactString::new(name),
+        None => match std::str::from_utf8(&s) {
+            Ok(name) => CompactString::new(name),
+            Err(_) => return failure(i, "UTF-8 text"),
+        },
+    };
+    Ok((rest, name))
+}
+
+/// `part`, a sub-slice of `bytes`, as the same bytes of `text`; `None` unless `text` is
+/// `bytes` (the same memory) and `part` lies within it.
+fn within<'t>(text: &'t str, bytes: &[u8], part: &[u8]) -> Option<&'t str> {
+    if text.as_ptr() != bytes.as_ptr() || text.len() != bytes.len() {
+        return None;
+    }
+    let start = (part.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    text.get(start..start.checked_add(part.len())?)
+}
+
 fn digits(i: &[u8]) -> PResult<'_, &[u8]> {
-    expect("number", take_while1(|b: u8| b.is_ascii_digit()))(i)
+    take_run(i, |b| b.is_ascii_digit(), "number")
 }
 
 fn parse_digits(d: &[u8]) -> Option<u64> {
@@ -468,13 +552,30 @@ pub(crate) fn mod_sequence(i: &[u8], zero_ok: bool) -> PResult<'_, u64> {
     Ok((rest, n))
 }
 
-/// `seq-number`: a non-zero number or `*`.
+/// `seq-number`: a non-zero number or `*`. Numbers are read here rather than through
+/// [`nz_number`] (which gives the same values and errors): sets are in most commands.
 fn seq_number(i: &[u8]) -> PResult<'_, SeqBound> {
-    if let Some(rest) = i.strip_prefix(b"*") {
-        return Ok((rest, SeqBound::Star));
+    match i.first() {
+        Some(b'*') => Ok((&i[1..], SeqBound::Star)),
+        Some(b'1'..=b'9') => {
+            let n = i
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .unwrap_or(i.len());
+            // Ten digits at most cannot overflow a u64.
+            let value = i[..n.min(10)]
+                .iter()
+                .fold(0u64, |acc, &b| acc * 10 + (b - b'0') as u64);
+            match u32::try_from(value) {
+                Ok(v) if n <= 10 => Ok((&i[n..], SeqBound::Value(v))),
+                _ => failure(i, "number at most 4294967295"),
+            }
+        }
+        _ => {
+            let (rest, n) = expect("sequence number or *", nz_number)(i)?;
+            Ok((rest, SeqBound::Value(n)))
+        }
     }
-    let (rest, n) = expect("sequence number or *", nz_number)(i)?;
-    Ok((rest, SeqBound::Value(n)))
 }
 
 /// `sequence-set`: ranges and numbers separated by commas, or `$` (RFC 5182).
@@ -482,7 +583,7 @@ pub(crate) fn sequence_set(i: &[u8]) -> PResult<'_, SequenceSet> {
     if let Some(rest) = i.strip_prefix(b"$") {
         return Ok((rest, SequenceSet::Saved));
     }
-    let mut ranges = Vec::new();
+    let mut ranges = SmallVec::new();
     let mut rest = i;
     loop {
         let (r, a) = expect("sequence set", seq_number)(rest)?;
@@ -622,18 +723,18 @@ pub(crate) fn flag(i: &[u8]) -> PResult<'_, Flag> {
         Some(r) => (r, true),
         None => (i, false),
     };
-    let (rest, a) = expect("flag", take_while1(is_atom_char))(rest)?;
+    let (rest, a) = take_run(rest, is_atom_char, "flag")?;
     if !backslash {
         return Ok((rest, Flag::Keyword(ascii_string(a))));
     }
     // As `Flag::from_atom`, without building the `\name` string for a system flag.
-    let flag = match Word::upper(a).as_bytes() {
-        b"ANSWERED" => Flag::Answered,
-        b"FLAGGED" => Flag::Flagged,
-        b"DELETED" => Flag::Deleted,
-        b"SEEN" => Flag::Seen,
-        b"DRAFT" => Flag::Draft,
-        b"RECENT" => return failure(i, "a flag other than \\Recent (it cannot be set)"),
+    let flag = match Word::new(a).key {
+        kw::ANSWERED => Flag::Answered,
+        kw::FLAGGED => Flag::Flagged,
+        kw::DELETED => Flag::Deleted,
+        kw::SEEN => Flag::Seen,
+        kw::DRAFT => Flag::Draft,
+        kw::RECENT => return failure(i, "a flag other than \\Recent (it cannot be set)"),
         _ => Flag::Extension(format!("\\{}", ascii_string(a))),
     };
     Ok((rest, flag))
@@ -650,8 +751,8 @@ pub(crate) fn paren_list<'a, T>(
     min: usize,
     mut item: impl FnMut(&'a [u8]) -> PResult<'a, T>,
 ) -> PResult<'a, Vec<T>> {
-    let (mut i, _) = open_paren(i)?;
     let mut items = Vec::new();
+    let (mut i, _) = open_paren(i)?;
     if min == 0 {
         if let Some(rest) = i.strip_prefix(b")") {
             return Ok((rest, items));
@@ -674,7 +775,7 @@ pub(crate) fn paren_list<'a, T>(
 /// `mailbox`: an astring in modified UTF-7; `INBOX` in any case is normalised.
 pub(crate) fn mailbox(i: &[u8]) -> PResult<'_, MailboxName> {
     let (rest, s) = expect("mailbox name", astring)(i)?;
-    match decode_mailbox(&s) {
+    match decode_mailbox_compact(&s) {
         Ok(name) => Ok((rest, MailboxName::new(name))),
         Err(e) => failure(i, format!("mailbox name in modified UTF-7 ({e})")),
     }
@@ -694,7 +795,7 @@ pub(crate) fn list_mailbox(i: &[u8]) -> PResult<'_, String> {
     let (rest, s) = match i {
         [b'"' | b'{', ..] | [b'~', b'{', ..] => string(i)?,
         _ => {
-            let (r, a) = expect("mailbox pattern", take_while1(is_list_char))(i)?;
+            let (r, a) = take_run(i, is_list_char, "mailbox pattern")?;
             (r, Cow::Borrowed(a))
         }
     };
@@ -747,6 +848,32 @@ mod tests {
     }
 
     #[test]
+    fn astrings_checked_once_for_a_list() {
+        let list: &[u8] = b"(From \"X-\\\"Q\" {3}\r\ncaf \"caf\xc3\xa9\")\r\n";
+        for text in [std::str::from_utf8(list).ok(), None] {
+            let (_, names) = paren_list(list, 1, |i| astring_compact_in(i, list, text)).unwrap();
+            assert_eq!(names, ["From", "X-\"Q", "caf", "caf\u{e9}"]);
+        }
+        // Not UTF-8: refused whether or not the list was checked as a whole.
+        let bad: &[u8] = b"(From {2}\r\n\xff\xfe)\r\n";
+        assert!(paren_list(bad, 1, |i| astring_compact_in(i, bad, None)).is_err());
+        // A `text` that is not `bytes` itself is never used.
+        let (_, name) = astring_compact_in(b"abc", b"abc", Some("xyz")).unwrap();
+        assert_eq!(name, "abc");
+    }
+
+    #[test]
+    fn character_classes() {
+        let atom_specials = b"(){ %*\"\\]";
+        for b in 0..=255u8 {
+            let atom = (0x21..=0x7e).contains(&b) && !atom_specials.contains(&b);
+            assert_eq!(is_atom_char(b), atom, "{b:#04x}");
+            assert_eq!(is_astring_char(b), atom || b == b']', "{b:#04x}");
+            assert_eq!(is_tag_char(b), (atom || b == b']') && b != b'+', "{b:#04x}");
+        }
+    }
+
+    #[test]
     fn literal_data_missing_is_its_own_kind() {
         match literal(b"{5}\r\nab") {
             Err(Err::Failure(e)) => assert_eq!(e.kind, PErrorKind::LiteralData),
@@ -764,10 +891,36 @@ mod tests {
             let expected: Vec<u8> = chunk.iter().map(u8::to_ascii_uppercase).collect();
             assert_eq!(upper8(w).to_ne_bytes().to_vec(), expected);
         }
-        assert_eq!(ok(word(b"body.peek")).as_bytes(), b"BODY.PEEK");
-        assert_eq!(word(b"uid fetch").unwrap().1.as_bytes(), b"UID");
-        let long = b"x-a-capability-name-longer-than-inline";
-        assert_eq!(ok(word(long)).as_bytes(), long.to_ascii_uppercase());
+        assert_eq!(ok(word(b"body.peek")).key, key(b"BODY.PEEK"));
+        assert_eq!(word(b"uid fetch").unwrap().1.key, kw::UID);
+        assert_eq!(ok(word(b"x-sixteen-bytes!")).key, key(b"X-SIXTEEN-BYTES!"));
+        let long = b"x-a-capability-name-longer-than-a-key";
+        assert_eq!(ok(word(long)).key, LONG);
+        assert!(ok(word(long)).is(&long.to_ascii_uppercase()));
+        // A word is its own bytes only: what follows it (the rest of a 16-byte load) or a
+        // prefix of another word never matches.
+        assert_eq!(word(b"FLAGS.SILENT").unwrap().1.key, key(b"FLAGS.SILENT"));
+        assert_ne!(word(b"UIDX").unwrap().1.key, kw::UID);
+        assert_ne!(word(b"ui").unwrap().1.key, kw::UID);
+        assert_ne!(Word::new(b"\xc3\x9cID").key, kw::UID);
+        assert_ne!(Word::new(b"U\0ID").key, kw::UID);
+        // Loaded or gathered, at the end of the input or not, a word has the same key.
+        for w in [
+            "uid",
+            "Noop",
+            "ENVELOPE",
+            "rfc822.size",
+            "HighestModSeq",
+            "x-sixteen-bytes!",
+        ] {
+            let upper = w.to_ascii_uppercase();
+            let expected = key(upper.as_bytes());
+            assert_eq!(Word::new(w.as_bytes()).key, expected, "{w}");
+            for tail in [" ", " (1 2 3 4 5 6 7 8 9)\r\n", "\r\n"] {
+                let input = format!("{w}{tail}");
+                assert_eq!(word(input.as_bytes()).unwrap().1.key, expected, "{input:?}");
+            }
+        }
     }
 
     #[test]
@@ -787,7 +940,7 @@ mod tests {
         assert_eq!(ok(sequence_set(b"$")), SequenceSet::Saved);
         assert_eq!(
             ok(sequence_set(b"1:3,7,9:*,*:4,*")),
-            SequenceSet::Ranges(vec![
+            SequenceSet::Ranges(smallvec::smallvec![
                 (Value(1), Value(3)),
                 (Value(7), Value(7)),
                 (Value(9), Star),
@@ -800,6 +953,33 @@ mod tests {
         assert!(sequence_set(b",1").is_err());
         assert!(sequence_set(b"1,").is_err());
         assert_eq!(sequence_set(b"1:2:3").unwrap().0, b":3");
+        // Numbers: the same limits and errors as `nz_number`.
+        assert_eq!(
+            ok(sequence_set(b"4294967295:1")),
+            SequenceSet::Ranges(smallvec::smallvec![(Value(u32::MAX), Value(1))])
+        );
+        for bad in [
+            &b"4294967296"[..],
+            b"1:4294967296",
+            b"00000000001",
+            b"99999999999999999999",
+        ] {
+            match sequence_set(bad) {
+                Err(Err::Failure(e)) if bad.starts_with(b"0") => {
+                    assert_eq!(e.expected, "non-zero number")
+                }
+                Err(Err::Failure(e)) => assert_eq!(e.expected, "number at most 4294967295"),
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bad)),
+            }
+        }
+        match sequence_set(b"1:x") {
+            Err(Err::Error(e)) => assert_eq!(e.expected, "sequence number or *"),
+            other => panic!("{other:?}"),
+        }
+        match sequence_set(b"x") {
+            Err(Err::Error(e)) => assert_eq!(e.expected, "sequence set"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! store operations with `.SILENT` and `UNCHANGEDSINCE` (RFC 9051 §6.4.5-6, RFC 3516, RFC 7162).
 
 use super::core::*;
+use super::words as kw;
 use crate::command::{CommandBody, FetchAttr, FetchAttrs, Partial, Section, SectionText, StoreOp};
 
 /// `FETCH sequence-set SP (macro / fetch-att / "(" fetch-att *(SP fetch-att) ")")
@@ -15,10 +16,10 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
         (rest, FetchAttrs::Items(items))
     } else {
         let (rest, name) = expect("fetch attribute or macro", fetch_name)(i)?;
-        match name.as_bytes() {
-            b"ALL" => (rest, FetchAttrs::All),
-            b"FAST" => (rest, FetchAttrs::Fast),
-            b"FULL" => (rest, FetchAttrs::Full),
+        match name.key {
+            kw::ALL => (rest, FetchAttrs::All),
+            kw::FAST => (rest, FetchAttrs::Fast),
+            kw::FULL => (rest, FetchAttrs::Full),
             _ => {
                 let (rest, att) = fetch_att(i)?;
                 (rest, FetchAttrs::Items(vec![att]))
@@ -30,7 +31,7 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
         Some(rest) => {
             let (rest, mods) = paren_list(rest, 1, |i| {
                 let (r, name) = expect("fetch modifier", word)(i)?;
-                if name != "CHANGEDSINCE" {
+                if name.key != kw::CHANGEDSINCE {
                     return error(i, "fetch modifier CHANGEDSINCE");
                 }
                 let (r, _) = sp(r)?;
@@ -53,35 +54,42 @@ pub(crate) fn fetch(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
 }
 
 /// A fetch item name: letters, digits and dots (`BODY.PEEK`, `RFC822.SIZE`), upper-cased.
-fn fetch_name(i: &[u8]) -> PResult<'_, Word> {
-    word_of(
-        i,
-        |b| b.is_ascii_alphanumeric() || b == b'.',
-        "valid syntax",
-    )
+fn fetch_name(i: &[u8]) -> PResult<'_, Word<'_>> {
+    word_of(i, |b| FETCH_NAME_CHARS[b as usize], "valid syntax")
 }
+
+/// The bytes of a fetch item name, as a lookup rather than a chain of comparisons.
+static FETCH_NAME_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b as u8 == b'.';
+        b += 1;
+    }
+    table
+};
 
 /// One `fetch-att`.
 fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
     use FetchAttr as A;
     let (rest, name) = expect("fetch attribute", fetch_name)(i)?;
     let has_section = rest.first() == Some(&b'[');
-    Ok(match name.as_bytes() {
-        b"ENVELOPE" => (rest, A::Envelope),
-        b"FLAGS" => (rest, A::Flags),
-        b"INTERNALDATE" => (rest, A::InternalDate),
-        b"RFC822" => (rest, A::Rfc822),
-        b"RFC822.HEADER" => (rest, A::Rfc822Header),
-        b"RFC822.SIZE" => (rest, A::Rfc822Size),
-        b"RFC822.TEXT" => (rest, A::Rfc822Text),
-        b"BODYSTRUCTURE" => (rest, A::BodyStructure),
-        b"UID" => (rest, A::Uid),
-        b"MODSEQ" => (rest, A::ModSeq),
-        b"BODY" if !has_section => (rest, A::Body),
-        b"BODY" | b"BODY.PEEK" => {
+    Ok(match name.key {
+        kw::ENVELOPE => (rest, A::Envelope),
+        kw::FLAGS => (rest, A::Flags),
+        kw::INTERNALDATE => (rest, A::InternalDate),
+        kw::RFC822 => (rest, A::Rfc822),
+        kw::RFC822_HEADER => (rest, A::Rfc822Header),
+        kw::RFC822_SIZE => (rest, A::Rfc822Size),
+        kw::RFC822_TEXT => (rest, A::Rfc822Text),
+        kw::BODYSTRUCTURE => (rest, A::BodyStructure),
+        kw::UID => (rest, A::Uid),
+        kw::MODSEQ => (rest, A::ModSeq),
+        kw::BODY if !has_section => (rest, A::Body),
+        kw::BODY | kw::BODY_PEEK => {
             let (rest, section) = section(rest)?;
             let (rest, partial) = partial(rest)?;
-            let peek = name == "BODY.PEEK";
+            let peek = name.key == kw::BODY_PEEK;
             (
                 rest,
                 A::BodySection {
@@ -91,10 +99,10 @@ fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
                 },
             )
         }
-        b"BINARY" | b"BINARY.PEEK" => {
+        kw::BINARY | kw::BINARY_PEEK => {
             let (rest, section) = section_binary(rest)?;
             let (rest, partial) = partial(rest)?;
-            let peek = name == "BINARY.PEEK";
+            let peek = name.key == kw::BINARY_PEEK;
             (
                 rest,
                 A::Binary {
@@ -104,11 +112,11 @@ fn fetch_att(i: &[u8]) -> PResult<'_, FetchAttr> {
                 },
             )
         }
-        b"BINARY.SIZE" => {
+        kw::BINARY_SIZE => {
             let (rest, section) = section_binary(rest)?;
             (rest, A::BinarySize { section })
         }
-        b"ALL" | b"FAST" | b"FULL" => {
+        kw::ALL | kw::FAST | kw::FULL => {
             return failure(
                 i,
                 "fetch attribute (macros ALL, FAST and FULL stand alone, not in a list)",
@@ -170,15 +178,21 @@ fn section_text(i: &[u8], after_part: bool) -> PResult<'_, SectionText> {
         "section text (HEADER, HEADER.FIELDS, TEXT, MIME)",
         fetch_name,
     )(i)?;
-    Ok(match name.as_bytes() {
-        b"HEADER" => (rest, SectionText::Header),
-        b"TEXT" => (rest, SectionText::Text),
-        b"MIME" if after_part => (rest, SectionText::Mime),
-        b"MIME" => return failure(i, "a part number before MIME"),
-        b"HEADER.FIELDS" | b"HEADER.FIELDS.NOT" => {
-            let (rest, _) = sp(rest)?;
-            let (rest, fields) = paren_list(rest, 1, expect("header field name", astring_utf8))?;
-            let not = name.as_bytes().ends_with(b".NOT");
+    Ok(match name.key {
+        kw::HEADER => (rest, SectionText::Header),
+        kw::TEXT => (rest, SectionText::Text),
+        kw::MIME if after_part => (rest, SectionText::Mime),
+        kw::MIME => return failure(i, "a part number before MIME"),
+        kw::HEADER_FIELDS | LONG
+            if name.key == kw::HEADER_FIELDS || name.is(b"HEADER.FIELDS.NOT") =>
+        {
+            let (list, _) = sp(rest)?;
+            // Lists run to 20 names: check the rest of the command as UTF-8 once (it is
+            // ASCII but for a rare literal) rather than each name.
+            let text = std::str::from_utf8(list).ok();
+            let field = |i| astring_compact_in(i, list, text);
+            let (rest, fields) = paren_list(list, 1, expect("header field name", field))?;
+            let not = name.key != kw::HEADER_FIELDS;
             (rest, SectionText::HeaderFields { not, fields })
         }
         _ => return error(i, "section text (HEADER, HEADER.FIELDS, TEXT, MIME)"),
@@ -220,7 +234,7 @@ pub(crate) fn store(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     if i.first() == Some(&b'(') {
         let (rest, mods) = paren_list(i, 1, |i| {
             let (r, name) = expect("store modifier", word)(i)?;
-            if name != "UNCHANGEDSINCE" {
+            if name.key != kw::UNCHANGEDSINCE {
                 return error(i, "store modifier UNCHANGEDSINCE");
             }
             let (r, _) = sp(r)?;
@@ -235,9 +249,9 @@ pub(crate) fn store(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
         _ => (i, StoreOp::Replace),
     };
     let (rest, name) = expect("FLAGS, +FLAGS or -FLAGS", fetch_name)(rest)?;
-    let silent = match name.as_bytes() {
-        b"FLAGS" => false,
-        b"FLAGS.SILENT" => true,
+    let silent = match name.key {
+        kw::FLAGS => false,
+        kw::FLAGS_SILENT => true,
         _ => return error(i, "FLAGS, +FLAGS or -FLAGS"),
     };
     let (rest, _) = sp(rest)?;
@@ -264,4 +278,22 @@ pub(crate) fn store(i: &[u8], uid: bool) -> PResult<'_, CommandBody> {
             unchanged_since,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_name_chars_are_letters_digits_and_dots() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b == b'.';
+            assert_eq!(FETCH_NAME_CHARS[b as usize], expected, "{b:#04x}");
+        }
+        let (rest, name) = fetch_name(b"body.peek[1]").unwrap();
+        assert_eq!(
+            (rest, name.key),
+            (&b"[1]"[..], crate::codec::parse::words::BODY_PEEK)
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! (LIST-EXTENDED, LIST-STATUS), LSUB, STATUS and APPEND (with literal8).
 
 use super::core::*;
+use super::words as kw;
 use crate::command::{CommandBody, StatusItem};
 
 /// `SELECT`/`EXAMINE mailbox [SP "(" CONDSTORE ")"]`, after the command name.
@@ -36,7 +37,7 @@ pub(crate) fn create(i: &[u8]) -> PResult<'_, CommandBody> {
     if let Some(rest) = i.strip_prefix(b" ") {
         let (rest, params) = paren_list(rest, 1, |i| {
             let (r, name) = expect("create parameter", word)(i)?;
-            if name != "USE" {
+            if name.key != kw::USE {
                 return error(i, "create parameter USE");
             }
             let (r, _) = sp(r)?;
@@ -100,7 +101,7 @@ pub(crate) fn list(i: &[u8]) -> PResult<'_, CommandBody> {
     let mut return_status = None;
     if let Some(rest) = i.strip_prefix(b" ") {
         let (rest, word) = expect("RETURN", word)(rest)?;
-        if word != "RETURN" {
+        if word.key != kw::RETURN {
             return error(i, "RETURN");
         }
         let (rest, _) = sp(rest)?;
@@ -149,15 +150,15 @@ pub(crate) fn lsub(i: &[u8]) -> PResult<'_, CommandBody> {
 fn status_items(i: &[u8]) -> PResult<'_, Vec<StatusItem>> {
     paren_list(i, 1, |i| {
         let (r, name) = expect("status item", word)(i)?;
-        let item = match name.as_bytes() {
-            b"MESSAGES" => StatusItem::Messages,
-            b"RECENT" => StatusItem::Recent,
-            b"UIDNEXT" => StatusItem::UidNext,
-            b"UIDVALIDITY" => StatusItem::UidValidity,
-            b"UNSEEN" => StatusItem::Unseen,
-            b"DELETED" => StatusItem::Deleted,
-            b"SIZE" => StatusItem::Size,
-            b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
+        let item = match name.key {
+            kw::MESSAGES => StatusItem::Messages,
+            kw::RECENT => StatusItem::Recent,
+            kw::UIDNEXT => StatusItem::UidNext,
+            kw::UIDVALIDITY => StatusItem::UidValidity,
+            kw::UNSEEN => StatusItem::Unseen,
+            kw::DELETED => StatusItem::Deleted,
+            kw::SIZE => StatusItem::Size,
+            kw::HIGHESTMODSEQ => StatusItem::HighestModSeq,
             _ => {
                 return error(
                     i,

@@ -9,12 +9,14 @@ pub(crate) mod core;
 mod fetch;
 mod mailbox;
 mod search;
+mod words;
 
 use nom::Err;
 
 use self::core::*;
+use self::words as kw;
 use super::error::{DecodeError, DecodeErrorKind};
-use crate::command::{Command, CommandBody};
+use crate::command::{Command, CommandBody, CompactString};
 
 /// Parsing settings that reach into the grammar.
 #[derive(Debug, Clone, Copy)]
@@ -41,17 +43,38 @@ pub(crate) fn tag_of(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// Parses one complete command (its lines and literals, CRLF included).
+#[cfg(test)]
 pub(crate) fn parse_command(ctx: &Ctx, msg: &[u8]) -> Result<Command, DecodeError> {
+    parse_into(ctx, msg, Ok, Err)
+}
+
+/// [`parse_command`], handing the command or the error to `ok` or `err`: the decoder builds
+/// its item in place rather than moving the command out of a `Result` into it.
+#[inline]
+pub(crate) fn parse_into<T>(
+    ctx: &Ctx,
+    msg: &[u8],
+    ok: impl FnOnce(Command) -> T,
+    err: impl FnOnce(DecodeError) -> T,
+) -> T {
     let Some(tag) = tag_of(msg) else {
-        return Err(untagged_error(msg));
+        return err(untagged_error(msg));
     };
     let args = &msg[tag.len() + 1..];
-    let tag = ascii_string(tag);
-    match full_command(ctx, args) {
-        Ok((_, body)) => Ok(Command { tag, body }),
-        Err(Err::Error(e) | Err::Failure(e)) => Err(to_decode_error(Some(tag), args, &e)),
-        Err(Err::Incomplete(_)) => Err(DecodeError::new(
-            Some(tag),
+    // As `full_command`, with the CRLF checked here: the body then moves once, into `ok`'s.
+    match command_body(ctx, args) {
+        Ok((rest, body)) => match end_of_command(rest) {
+            None => ok(Command {
+                tag: ascii_compact(tag),
+                body,
+            }),
+            Some(e) => err(to_decode_error(Some(ascii_string(tag)), args, &e)),
+        },
+        Err(Err::Error(e) | Err::Failure(e)) => {
+            err(to_decode_error(Some(ascii_string(tag)), args, &e))
+        }
+        Err(Err::Incomplete(_)) => err(DecodeError::new(
+            Some(ascii_string(tag)),
             DecodeErrorKind::Syntax,
             "incomplete command",
         )),
@@ -137,73 +160,79 @@ fn snippet(at: &[u8]) -> String {
 /// `command-body CRLF`, nothing after it.
 fn full_command<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
     let (rest, body) = command_body(ctx, i)?;
-    let (rest, _) = match crlf(rest) {
-        Ok(r) => r,
-        Err(_) => return error(rest, "end of command"),
-    };
-    if !rest.is_empty() {
-        return error(rest, "end of command");
+    match end_of_command(rest) {
+        None => Ok((&rest[2..], body)),
+        Some(e) => Err(Err::Error(e)),
     }
-    Ok((rest, body))
+}
+
+/// What follows a command body: `None` if it is the CRLF that ends the command, else the
+/// error.
+fn end_of_command(rest: &[u8]) -> Option<PError> {
+    match rest.strip_prefix(b"\r\n") {
+        Some([]) => None,
+        Some(after) => Some(PError::new(after, "end of command")),
+        None => Some(PError::new(rest, "end of command")),
+    }
 }
 
 fn command_body<'a>(ctx: &Ctx, i: &'a [u8]) -> PResult<'a, CommandBody> {
     use CommandBody as C;
     let (rest, name) = expect("command name", word)(i)?;
     let done = |b| Ok((rest, b));
-    match name.as_bytes() {
-        b"CAPABILITY" => done(C::Capability),
-        b"NOOP" => done(C::Noop),
-        b"LOGOUT" => done(C::Logout),
-        b"STARTTLS" => done(C::StartTls),
-        b"NAMESPACE" => done(C::Namespace),
-        b"IDLE" => done(C::Idle),
-        b"CHECK" => done(C::Check),
-        b"CLOSE" => done(C::Close),
-        b"UNSELECT" => done(C::Unselect),
-        b"EXPUNGE" => done(C::Expunge { uids: None }),
-        b"ID" => id(rest),
-        b"LOGIN" => login(rest),
-        b"AUTHENTICATE" => authenticate(rest),
-        b"ENABLE" => enable(rest),
-        b"SELECT" => mailbox::select(rest, false),
-        b"EXAMINE" => mailbox::select(rest, true),
-        b"CREATE" => mailbox::create(rest),
-        b"DELETE" | b"SUBSCRIBE" | b"UNSUBSCRIBE" => {
+    match name.key {
+        kw::CAPABILITY => done(C::Capability),
+        kw::NOOP => done(C::Noop),
+        kw::LOGOUT => done(C::Logout),
+        kw::STARTTLS => done(C::StartTls),
+        kw::NAMESPACE => done(C::Namespace),
+        kw::IDLE => done(C::Idle),
+        kw::CHECK => done(C::Check),
+        kw::CLOSE => done(C::Close),
+        kw::UNSELECT => done(C::Unselect),
+        kw::EXPUNGE => done(C::Expunge { uids: None }),
+        kw::ID => id(rest),
+        kw::LOGIN => login(rest),
+        kw::AUTHENTICATE => authenticate(rest),
+        kw::ENABLE => enable(rest),
+        kw::SELECT => mailbox::select(rest, false),
+        kw::EXAMINE => mailbox::select(rest, true),
+        kw::CREATE => mailbox::create(rest),
+        kw::DELETE | kw::SUBSCRIBE | kw::UNSUBSCRIBE => {
             let (rest, mailbox) = self::core::mailbox(sp(rest)?.0)?;
             Ok((
                 rest,
-                match name.as_bytes() {
-                    b"DELETE" => C::Delete { mailbox },
-                    b"SUBSCRIBE" => C::Subscribe { mailbox },
+                match name.key {
+                    kw::DELETE => C::Delete { mailbox },
+                    kw::SUBSCRIBE => C::Subscribe { mailbox },
                     _ => C::Unsubscribe { mailbox },
                 },
             ))
         }
-        b"RENAME" => {
+        kw::RENAME => {
             let (rest, from) = self::core::mailbox(sp(rest)?.0)?;
             let (rest, to) = self::core::mailbox(sp(rest)?.0)?;
             Ok((rest, C::Rename { from, to }))
         }
-        b"LIST" => mailbox::list(rest),
-        b"LSUB" => mailbox::lsub(rest),
-        b"STATUS" => mailbox::status(rest),
-        b"APPEND" => mailbox::append(rest),
-        b"SEARCH" => search::search(ctx, rest, false),
-        b"FETCH" => fetch::fetch(rest, false),
-        b"STORE" => fetch::store(rest, false),
-        b"COPY" => copy_move(rest, false, false),
-        b"MOVE" => copy_move(rest, false, true),
-        b"UID" => {
+        kw::LIST => mailbox::list(rest),
+        kw::LSUB => mailbox::lsub(rest),
+        kw::STATUS => mailbox::status(rest),
+        kw::APPEND => mailbox::append(rest),
+        kw::SEARCH => search::search(ctx, rest, false),
+        kw::FETCH => fetch::fetch(rest, false),
+        kw::STORE => fetch::store(rest, false),
+        kw::COPY => copy_move(rest, false, false),
+        kw::MOVE => copy_move(rest, false, true),
+        kw::UID => {
             let (after, _) = sp(rest)?;
             let (rest, sub) = expect("COPY, MOVE, FETCH, SEARCH, STORE or EXPUNGE", word)(after)?;
-            match sub.as_bytes() {
-                b"COPY" => copy_move(rest, true, false),
-                b"MOVE" => copy_move(rest, true, true),
-                b"FETCH" => fetch::fetch(rest, true),
-                b"SEARCH" => search::search(ctx, rest, true),
-                b"STORE" => fetch::store(rest, true),
-                b"EXPUNGE" => {
+            match sub.key {
+                kw::COPY => copy_move(rest, true, false),
+                kw::MOVE => copy_move(rest, true, true),
+                kw::FETCH => fetch::fetch(rest, true),
+                kw::SEARCH => search::search(ctx, rest, true),
+                kw::STORE => fetch::store(rest, true),
+                kw::EXPUNGE => {
                     let (rest, set) = sequence_set(sp(rest)?.0)?;
                     Ok((rest, C::Expunge { uids: Some(set) }))
                 }
@@ -246,7 +275,9 @@ fn login(i: &[u8]) -> PResult<'_, CommandBody> {
 
 /// `AUTHENTICATE auth-type [SP (base64 / "=")]` (RFC 4959 SASL-IR).
 fn authenticate(i: &[u8]) -> PResult<'_, CommandBody> {
-    let (i, mechanism) = expect("SASL mechanism", keyword)(sp(i)?.0)?;
+    let (i, mechanism) = expect("SASL mechanism", atom)(sp(i)?.0)?;
+    let mut mechanism = ascii_compact(mechanism);
+    mechanism.make_ascii_uppercase();
     let (i, initial) = match i.strip_prefix(b" ") {
         Some(rest) => {
             let (r, ir) = expect("initial response (base64 or =)", base64)(rest)?;
@@ -303,7 +334,10 @@ fn id(i: &[u8]) -> PResult<'_, CommandBody> {
     let (rest, pairs) = paren_list(i, 0, |i| {
         let (r, key) = expect("field name", string)(i)?;
         let (r, value) = expect("field value or NIL", nstring)(sp(r)?.0)?;
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let text = |b: &[u8]| match std::str::from_utf8(b) {
+            Ok(s) => CompactString::new(s),
+            Err(_) => String::from_utf8_lossy(b).into(),
+        };
         Ok((r, (text(&key), value.map(|v| text(&v)))))
     })?;
     Ok((rest, CommandBody::Id(Some(pairs))))

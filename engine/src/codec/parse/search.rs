@@ -4,6 +4,7 @@
 use nom::{Err, Parser};
 
 use super::core::*;
+use super::words as kw;
 use super::Ctx;
 use crate::command::{CommandBody, SearchKey};
 
@@ -41,11 +42,14 @@ pub(crate) fn search<'a>(ctx: &Ctx, i: &'a [u8], uid: bool) -> PResult<'a, Comma
         .as_deref()
         .is_some_and(|c| !c.eq_ignore_ascii_case("UTF-8") && !c.eq_ignore_ascii_case("US-ASCII"));
     let ctx = Ctx { lossy, ..*ctx };
-    let (i, mut keys) = search_keys(&ctx, i, 0)?;
-    let criteria = if keys.len() == 1 {
-        keys.remove(0)
-    } else {
-        SearchKey::And(keys)
+    // One key stands for itself (no vector for it); more are their AND.
+    let (i, first) = search_key(&ctx, i, 0)?;
+    let (i, criteria) = match i.strip_prefix(b" ") {
+        None => (i, first),
+        Some(_) => {
+            let (i, keys) = more_search_keys(&ctx, i, 0, first)?;
+            (i, SearchKey::And(keys))
+        }
     };
     Ok((
         i,
@@ -70,7 +74,17 @@ fn strip_keyword<'a>(i: &'a [u8], word: &str) -> Option<&'a [u8]> {
 
 /// `search-key *(SP search-key)`, stopping before `)` or the end of the line.
 fn search_keys<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, Vec<SearchKey>> {
-    let (mut i, first) = search_key(ctx, i, depth)?;
+    let (i, first) = search_key(ctx, i, depth)?;
+    more_search_keys(ctx, i, depth, first)
+}
+
+/// The keys after `first` in `search_keys`.
+fn more_search_keys<'a>(
+    ctx: &Ctx,
+    mut i: &'a [u8],
+    depth: usize,
+    first: SearchKey,
+) -> PResult<'a, Vec<SearchKey>> {
     let mut keys = Vec::with_capacity(4);
     keys.push(first);
     while let Some(rest) = i.strip_prefix(b" ") {
@@ -106,101 +120,101 @@ fn search_key<'a>(ctx: &Ctx, i: &'a [u8], depth: usize) -> PResult<'a, SearchKey
         _ => {}
     }
     let (rest, name) = expect("search key", word)(i)?;
-    match name.as_bytes() {
-        b"NOT" => {
+    match name.key {
+        kw::NOT => {
             let (rest, key) = search_key(ctx, sp(rest)?.0, depth + 1)?;
             Ok((rest, SearchKey::Not(Box::new(key))))
         }
-        b"OR" => {
+        kw::OR => {
             let (rest, a) = search_key(ctx, sp(rest)?.0, depth + 1)?;
             let (rest, b) = search_key(ctx, sp(rest)?.0, depth + 1)?;
             Ok((rest, SearchKey::Or(Box::new(a), Box::new(b))))
         }
-        _ => leaf_key(ctx, i, rest, name.as_bytes()),
+        _ => leaf_key(ctx, i, rest, name.key),
     }
 }
 
 /// A search key that does not nest, named `name` (upper-cased); `rest` follows the name.
 #[inline(never)]
-fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: &[u8]) -> PResult<'a, SearchKey> {
+fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: u128) -> PResult<'a, SearchKey> {
     let text = |i| search_string(ctx, i);
     use SearchKey as K;
     let arg = |r| sp(r);
     Ok(match name {
-        b"ALL" => (rest, K::All),
-        b"ANSWERED" => (rest, K::Answered),
-        b"DELETED" => (rest, K::Deleted),
-        b"DRAFT" => (rest, K::Draft),
-        b"FLAGGED" => (rest, K::Flagged),
-        b"NEW" => (rest, K::New),
-        b"OLD" => (rest, K::Old),
-        b"RECENT" => (rest, K::Recent),
-        b"SEEN" => (rest, K::Seen),
-        b"UNANSWERED" => (rest, K::Unanswered),
-        b"UNDELETED" => (rest, K::Undeleted),
-        b"UNDRAFT" => (rest, K::Undraft),
-        b"UNFLAGGED" => (rest, K::Unflagged),
-        b"UNSEEN" => (rest, K::Unseen),
-        b"BCC" | b"BODY" | b"CC" | b"FROM" | b"SUBJECT" | b"TEXT" | b"TO" => {
+        kw::ALL => (rest, K::All),
+        kw::ANSWERED => (rest, K::Answered),
+        kw::DELETED => (rest, K::Deleted),
+        kw::DRAFT => (rest, K::Draft),
+        kw::FLAGGED => (rest, K::Flagged),
+        kw::NEW => (rest, K::New),
+        kw::OLD => (rest, K::Old),
+        kw::RECENT => (rest, K::Recent),
+        kw::SEEN => (rest, K::Seen),
+        kw::UNANSWERED => (rest, K::Unanswered),
+        kw::UNDELETED => (rest, K::Undeleted),
+        kw::UNDRAFT => (rest, K::Undraft),
+        kw::UNFLAGGED => (rest, K::Unflagged),
+        kw::UNSEEN => (rest, K::Unseen),
+        kw::BCC | kw::BODY | kw::CC | kw::FROM | kw::SUBJECT | kw::TEXT | kw::TO => {
             let (rest, s) = text(arg(rest)?.0)?;
             let key = match name {
-                b"BCC" => K::Bcc(s),
-                b"BODY" => K::Body(s),
-                b"CC" => K::Cc(s),
-                b"FROM" => K::From(s),
-                b"SUBJECT" => K::Subject(s),
-                b"TEXT" => K::Text(s),
+                kw::BCC => K::Bcc(s),
+                kw::BODY => K::Body(s),
+                kw::CC => K::Cc(s),
+                kw::FROM => K::From(s),
+                kw::SUBJECT => K::Subject(s),
+                kw::TEXT => K::Text(s),
                 _ => K::To(s),
             };
             (rest, key)
         }
-        b"BEFORE" | b"ON" | b"SINCE" | b"SENTBEFORE" | b"SENTON" | b"SENTSINCE" => {
+        kw::BEFORE | kw::ON | kw::SINCE | kw::SENTBEFORE | kw::SENTON | kw::SENTSINCE => {
             let (rest, d) = expect("date (d-Mon-yyyy)", date)(arg(rest)?.0)?;
             let key = match name {
-                b"BEFORE" => K::Before(d),
-                b"ON" => K::On(d),
-                b"SINCE" => K::Since(d),
-                b"SENTBEFORE" => K::SentBefore(d),
-                b"SENTON" => K::SentOn(d),
+                kw::BEFORE => K::Before(d),
+                kw::ON => K::On(d),
+                kw::SINCE => K::Since(d),
+                kw::SENTBEFORE => K::SentBefore(d),
+                kw::SENTON => K::SentOn(d),
                 _ => K::SentSince(d),
             };
             (rest, key)
         }
-        b"KEYWORD" | b"UNKEYWORD" => {
+        kw::KEYWORD | kw::UNKEYWORD => {
             let (rest, a) = expect("keyword", atom)(arg(rest)?.0)?;
             let k = ascii_string(a);
             (
                 rest,
-                if name == b"KEYWORD" {
+                if name == kw::KEYWORD {
                     K::Keyword(k)
                 } else {
                     K::Unkeyword(k)
                 },
             )
         }
-        b"HEADER" => {
+        kw::HEADER => {
             let (rest, field) = expect("header field name", astring_utf8)(arg(rest)?.0)?;
             let (rest, value) = text(arg(rest)?.0)?;
             (rest, K::Header(field, value))
         }
-        b"LARGER" | b"SMALLER" => {
+        kw::LARGER | kw::SMALLER => {
             // number64 in RFC 9051; sizes past u32::MAX saturate (no message is that large).
             let (rest, n) = number64(arg(rest)?.0)?;
             let n = u32::try_from(n).unwrap_or(u32::MAX);
             (
                 rest,
-                if name == b"LARGER" {
+                if name == kw::LARGER {
                     K::Larger(n)
                 } else {
                     K::Smaller(n)
                 },
             )
         }
-        b"UID" => {
+        kw::UID => {
             let (rest, set) = sequence_set(arg(rest)?.0)?;
             (rest, K::Uid(set))
         }
-        b"MODSEQ" => {
+        kw::MODSEQ => {
             // MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer (RFC 7162).
             let (mut rest, _) = arg(rest)?;
             if rest.first() == Some(&b'"') {
@@ -214,7 +228,7 @@ fn leaf_key<'a>(ctx: &Ctx, i: &'a [u8], rest: &'a [u8], name: &[u8]) -> PResult<
                 }
                 let (r, _) = sp(r)?;
                 let (r, t) = expect("entry type (priv, shared or all)", word)(r)?;
-                if !matches!(t.as_bytes(), b"PRIV" | b"SHARED" | b"ALL") {
+                if !matches!(t.key, kw::PRIV | kw::SHARED | kw::ALL) {
                     return failure(r, "entry type priv, shared or all");
                 }
                 (rest, _) = sp(r)?;

@@ -577,7 +577,7 @@ fn fetch_forms() {
         ok("UID fetch 1:* (FLAGS)"),
         CommandBody::Fetch {
             uid: true,
-            set: SequenceSet::Ranges(vec![(SeqBound::Value(1), SeqBound::Star)]),
+            set: SequenceSet::Ranges(smallvec::smallvec![(SeqBound::Value(1), SeqBound::Star)]),
             attrs: FetchAttrs::Items(vec![FetchAttr::Flags]),
             changed_since: None
         }
@@ -738,7 +738,7 @@ fn search_keys() {
         ("UNSEEN", K::Unseen),
         (
             "2,4:*",
-            K::SequenceSet(SequenceSet::Ranges(vec![
+            K::SequenceSet(SequenceSet::Ranges(smallvec::smallvec![
                 range(2, 2),
                 (SeqBound::Value(4), SeqBound::Star),
             ])),

@@ -10,7 +10,7 @@ async fn names<S: TestBackend>(store: &S, acct: &Account) -> Result<Vec<String>,
         .list_mailboxes(acct)
         .await?
         .into_iter()
-        .map(|m| m.name.0)
+        .map(|m| m.name.0.into())
         .collect())
 }
 
