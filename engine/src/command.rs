@@ -41,6 +41,30 @@ impl MailboxName {
     }
 }
 
+/// Bytes that must not reach a log: a password, or a SASL response that holds one. They
+/// read as a byte slice; `Debug` prints only their length, so `{:?}` of a command is safe.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} secret bytes>", self.0.len())
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Secret {
+    fn from(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+}
+
 /// Every command the engine understands. `uid: true` marks the `UID` form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandBody {
@@ -56,13 +80,13 @@ pub enum CommandBody {
     /// `LOGIN user password` (astrings, raw bytes as sent).
     Login {
         username: Vec<u8>,
-        password: Vec<u8>,
+        password: Secret,
     },
     /// `AUTHENTICATE mech [initial-response]`. The initial response (SASL-IR) is kept as the
-    /// base64 text sent; `=` means an empty response.
+    /// base64 text sent; `=` means an empty response. It carries the password for PLAIN.
     Authenticate {
         mechanism: CompactString,
-        initial: Option<Vec<u8>>,
+        initial: Option<Secret>,
     },
 
     // Authenticated.

@@ -30,7 +30,7 @@ fn rfc3501_section_8_client_lines() {
         vec![
             CommandBody::Login {
                 username: b"mrc".to_vec(),
-                password: b"secret".to_vec()
+                password: b"secret".to_vec().into()
             },
             CommandBody::Select {
                 mailbox: MailboxName::new("INBOX"),

@@ -94,7 +94,9 @@ fn our_key(c: &Command) -> Key {
         ..Key::default()
     };
     match &c.body {
-        Ours::Login { username, password } => k.strings = vec![username.clone(), password.clone()],
+        Ours::Login { username, password } => {
+            k.strings = vec![username.clone(), password.0.clone()]
+        }
         Ours::Select { mailbox, .. }
         | Ours::Examine { mailbox, .. }
         | Ours::Create { mailbox, .. }

@@ -471,7 +471,8 @@ impl Session {
                 self.login(store, &tag, &username, &password).await
             }
             CommandBody::Authenticate { mechanism, initial } => {
-                self.authenticate(store, &tag, &mechanism, initial).await
+                self.authenticate(store, &tag, &mechanism, initial.map(|s| s.0))
+                    .await
             }
             CommandBody::Idle => {
                 write_continuation(&mut self.out, "idling");

@@ -263,11 +263,14 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
                     .collect()
             }))
         }),
-        (bytes(), bytes()).prop_map(|(username, password)| C::Login { username, password }),
+        (bytes(), bytes()).prop_map(|(username, password)| C::Login {
+            username,
+            password: password.into(),
+        }),
         ("[A-Z][A-Z0-9-]{0,10}", prop::option::of(base64_text())).prop_map(
             |(mechanism, initial)| C::Authenticate {
                 mechanism: mechanism.into(),
-                initial,
+                initial: initial.map(Into::into),
             }
         ),
         prop::collection::vec("[A-Z][A-Z0-9=+-]{0,10}", 1..3).prop_map(C::Enable),

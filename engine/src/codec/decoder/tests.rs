@@ -101,7 +101,7 @@ fn synchronizing_literal_asks_for_continuation() {
         cmd(&item).1,
         &CommandBody::Login {
             username: b"bob".to_vec(),
-            password: b"pass".to_vec()
+            password: b"pass".to_vec().into()
         }
     );
 }
@@ -122,7 +122,7 @@ fn literal_data_that_looks_like_commands_is_data() {
         cmd(&items[0]).1,
         &CommandBody::Login {
             username: b"bob".to_vec(),
-            password: b"b LOGOUT\r\n\r\nx".to_vec()
+            password: b"b LOGOUT\r\n\r\nx".to_vec().into()
         }
     );
     assert_eq!(cmd(&items[1]), ("c", &CommandBody::Noop));

@@ -268,7 +268,7 @@ fn login(i: &[u8]) -> PResult<'_, CommandBody> {
         i,
         CommandBody::Login {
             username: user.into_owned(),
-            password: pass.into_owned(),
+            password: pass.into_owned().into(),
         },
     ))
 }
@@ -281,7 +281,7 @@ fn authenticate(i: &[u8]) -> PResult<'_, CommandBody> {
     let (i, initial) = match i.strip_prefix(b" ") {
         Some(rest) => {
             let (r, ir) = expect("initial response (base64 or =)", base64)(rest)?;
-            (r, Some(ir.to_vec()))
+            (r, Some(ir.to_vec().into()))
         }
         None => (i, None),
     };

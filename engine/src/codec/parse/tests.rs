@@ -115,21 +115,21 @@ fn login_and_authenticate() {
         ok("LOGIN bob \"p a\\\"ss\""),
         CommandBody::Login {
             username: b"bob".to_vec(),
-            password: b"p a\"ss".to_vec()
+            password: b"p a\"ss".to_vec().into()
         }
     );
     assert_eq!(
         ok("login {3}\r\nbob {4+}\r\npass"),
         CommandBody::Login {
             username: b"bob".to_vec(),
-            password: b"pass".to_vec()
+            password: b"pass".to_vec().into()
         }
     );
     assert_eq!(
         ok_bytes(b"LOGIN bob {4}\r\np\xffss"),
         CommandBody::Login {
             username: b"bob".to_vec(),
-            password: b"p\xffss".to_vec()
+            password: b"p\xffss".to_vec().into()
         }
     );
     bad("LOGIN bob");
@@ -145,14 +145,14 @@ fn login_and_authenticate() {
         ok("AUTHENTICATE PLAIN AGJvYgAwMDAwMDAwMA=="),
         CommandBody::Authenticate {
             mechanism: "PLAIN".into(),
-            initial: Some(b"AGJvYgAwMDAwMDAwMA==".to_vec())
+            initial: Some(b"AGJvYgAwMDAwMDAwMA==".to_vec().into())
         }
     );
     assert_eq!(
         ok("AUTHENTICATE PLAIN ="),
         CommandBody::Authenticate {
             mechanism: "PLAIN".into(),
-            initial: Some(b"=".to_vec())
+            initial: Some(b"=".to_vec().into())
         }
     );
     bad("AUTHENTICATE PLAIN AGJ");
@@ -886,4 +886,19 @@ fn prefix_check() {
         assert!(check_prefix(&ctx, p).is_err(), "{p:?}");
     }
     assert_eq!(check_prefix(&ctx, b"{3}\r\n").unwrap_err().tag, None);
+}
+
+#[test]
+fn debug_output_of_a_login_hides_the_password() {
+    let login = format!("{:?}", ok("LOGIN bob hunter2"));
+    assert!(
+        login.contains("bob") || login.contains("98, 111, 98"),
+        "{login}"
+    );
+    assert!(!login.contains("hunter2"), "{login}");
+    let bytes: Vec<String> = b"hunter2".iter().map(|b| b.to_string()).collect();
+    assert!(!login.contains(&bytes.join(", ")), "{login}");
+    let sasl = format!("{:?}", ok("AUTHENTICATE PLAIN AGJvYgBodW50ZXIy"));
+    assert!(!sasl.contains("AGJvYgBodW50ZXIy"), "{sasl}");
+    assert!(sasl.contains("secret bytes"), "{sasl}");
 }
