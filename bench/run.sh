@@ -6,9 +6,10 @@
 #   bash bench/run.sh            # the full run (about 10 minutes on 2 cores)
 #   QUICK=1 bash bench/run.sh    # small sizes: a smoke test of the whole pipeline
 #   KEEP=1 ...                   # keep the temp dir (logs, raw outputs) for inspection
-#   ONLY="big" BIG_N=100000 ...  # just some scenarios (mixed connect big append fetch_big
-#                                # fetch_big_tls idle), e.g. the 100,000-message mailbox
+#   ONLY="big" BIG_N=100000 ...  # just some scenarios (mixed mixed_paced connect big append
+#                                # fetch_big fetch_big_tls idle), e.g. 100,000 messages
 #   REPEAT=3 ...                 # every scenario 3 times; the table shows each median
+#   MIX_RATE=2000 ...            # the offered load of mixed_paced, commands/s (both servers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,10 +18,11 @@ export CARGO_TERM_COLOR=never
 QUICK=${QUICK:-0}
 PASS=loadpass
 if [ "$QUICK" = 1 ]; then
-    MIX_CLIENTS=4 MIX_SECS=4 CONNECT_N=50 IDLE_T=200 IDLE_D=100 PUSH_ROUNDS=2
+    MIX_CLIENTS=4 MIX_SECS=4 MIX_RATE=200 CONNECT_N=50 IDLE_T=200 IDLE_D=100 PUSH_ROUNDS=2
     BIG_N=500 BIG_REPEAT=2 APPEND_N=100 FETCH_N=5
 else
-    MIX_CLIENTS=${MIX_CLIENTS:-50} MIX_SECS=${MIX_SECS:-30} CONNECT_N=${CONNECT_N:-1000}
+    MIX_CLIENTS=${MIX_CLIENTS:-50} MIX_SECS=${MIX_SECS:-30} MIX_RATE=${MIX_RATE:-2000}
+    CONNECT_N=${CONNECT_N:-1000}
     IDLE_T=${IDLE_T:-10000} IDLE_D=${IDLE_D:-1000} PUSH_ROUNDS=${PUSH_ROUNDS:-5}
     BIG_N=${BIG_N:-10000} BIG_REPEAT=${BIG_REPEAT:-3} APPEND_N=${APPEND_N:-1000}
     FETCH_N=${FETCH_N:-50}
@@ -250,6 +252,9 @@ pair() { # name args...: both servers, alternating who goes first
 
 scenarios() {
     pair mixed mixed --clients "$MIX_CLIENTS" --seconds "$MIX_SECS"
+    # The same mix at one fixed offered load for both (below either one's saturation), so
+    # latencies compare service times, not the length of each server's queue.
+    pair mixed_paced mixed --clients "$MIX_CLIENTS" --seconds "$MIX_SECS" --rate "$MIX_RATE"
     pair connect idle --name connect --conns "$CONNECT_N" --rounds 0 --users "$NUSERS"
     pair big big --messages "$BIG_N" --repeat "$BIG_REPEAT"
     pair append append --count "$APPEND_N"
@@ -302,6 +307,12 @@ row mixed mixed.client_cpu "mixed: load generator CPU s (same 2 cores)" info
 for c in authenticate select fetch_flags fetch_headers fetch_body store_seen append move idle_done; do
     row mixed "mixed.$c.p50" "mixed: $c p50 ms" lower
     row mixed "mixed.$c.p99" "mixed: $c p99 ms" lower
+done
+row mixed_paced mixed.cmds_per_s "mixed paced at $MIX_RATE/s: commands/s" info
+row mixed_paced mixed.server_cpu_per_1000cmd "mixed paced: server CPU ms per 1000 commands" lower
+for c in authenticate select fetch_flags fetch_headers fetch_body store_seen append move idle_done; do
+    row mixed_paced "mixed.$c.p50" "mixed paced: $c p50 ms" lower
+    row mixed_paced "mixed.$c.p99" "mixed paced: $c p99 ms" lower
 done
 row connect connect.setup_per_s "connect $CONNECT_N (LOGIN+SELECT+IDLE)/s" higher
 row connect connect.server_cpu_per_conn "connect: server CPU ms per connection" lower

@@ -76,6 +76,10 @@ enum Scenario {
         clients: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Start at most this many commands a second, all clients together (0: as fast as
+        /// the server answers). Compares latency at the same offered load.
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
     },
     /// Open many connections (LOGIN, SELECT, IDLE), then push APPENDs to them and time
     /// until the last watcher has seen `* n EXISTS`; then close them all.
@@ -179,7 +183,11 @@ fn run(cli: Cli) -> Result<u64> {
     let c = cli.common;
     rt.block_on(async move {
         match cli.scenario {
-            Scenario::Mixed { clients, seconds } => scenarios::mixed(&c, clients, seconds).await,
+            Scenario::Mixed {
+                clients,
+                seconds,
+                rate,
+            } => scenarios::mixed(&c, clients, seconds, rate).await,
             Scenario::Idle {
                 conns,
                 parallel,

@@ -78,6 +78,7 @@ async fn timed<T>(
     name: &'static str,
     fut: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    stats.pace().await;
     let t = Instant::now();
     match fut.await {
         Ok(v) => {
@@ -96,12 +97,17 @@ async fn timed<T>(
 // ---------------------------------------------------------------------------------------
 
 /// N clients, each its own user, each running Thunderbird-like sessions until the deadline.
-pub async fn mixed(c: &Common, clients: usize, seconds: u64) -> Result<u64> {
-    let stats = Arc::new(Stats::default());
+pub async fn mixed(c: &Common, clients: usize, seconds: u64, rate: f64) -> Result<u64> {
+    let stats = Arc::new(Stats::paced(rate));
     let target = plain(c);
     let base = run_id();
+    let paced = if rate > 0.0 {
+        format!(", paced at {rate:.0} commands/s")
+    } else {
+        String::new()
+    };
     println!(
-        "mixed: {clients} clients for {seconds} s against {}",
+        "mixed: {clients} clients for {seconds} s against {}{paced}",
         c.addr
     );
     // Warm-up outside the timed window: every user's INBOX gets at least 20 messages.

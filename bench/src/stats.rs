@@ -27,9 +27,48 @@ struct Series {
 #[derive(Default)]
 pub struct Stats {
     inner: Mutex<Inner>,
+    pacer: Option<Pacer>,
+}
+
+/// Spaces the commands of all clients evenly at a fixed rate (open-loop offered load), so
+/// latency can be compared between servers at the same load rather than at each one's
+/// saturation point.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<tokio::time::Instant>,
 }
 
 impl Stats {
+    /// A collector whose [`Stats::pace`] lets `rate` commands a second start, all clients
+    /// together; `rate` 0 means no pacing.
+    pub fn paced(rate: f64) -> Stats {
+        let pacer = (rate > 0.0).then(|| Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: Mutex::new(tokio::time::Instant::now()),
+        });
+        Stats {
+            inner: Mutex::default(),
+            pacer,
+        }
+    }
+
+    /// Waits for the next free start slot (returns at once when not paced). A client that
+    /// falls behind starts at once; slots are not saved up.
+    pub async fn pace(&self) {
+        let Some(p) = &self.pacer else {
+            return;
+        };
+        let slot = {
+            let Ok(mut next) = p.next.lock() else {
+                return;
+            };
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + p.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
     /// Records one successful command and how long it took.
     pub fn ok(&self, cmd: &'static str, took: Duration) {
         let us = took.as_micros().min(u32::MAX as u128) as u32;
