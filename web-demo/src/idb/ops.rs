@@ -352,7 +352,7 @@ impl Store for IndexedDbStore {
         let t = Tables::new(&tx)?;
         t.check_account(account).await?;
         let names = t.subscriptions_of(&account.name).await?;
-        Ok(names.into_iter().map(MailboxName).collect())
+        Ok(names.into_iter().map(|n| MailboxName(n.into())).collect())
     }
 
     async fn status(&self, account: &Account, name: &MailboxName) -> StoreResult<MailboxStatus> {
