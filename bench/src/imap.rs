@@ -183,10 +183,31 @@ impl Client {
 
     /// Reads one response (a line plus any literals it announces), within the timeout.
     pub async fn read_resp(&mut self) -> Result<Resp> {
+        if let Some(r) = self.buffered_resp() {
+            return Ok(r);
+        }
         let timeout = self.timeout;
         tokio::time::timeout(timeout, self.read_resp_inner())
             .await
             .map_err(|_| anyhow!("no response within {timeout:?}"))?
+    }
+
+    /// A response that is already whole in the read buffer (one line, no literal), taken
+    /// without an await or a timer: a 100,000-line FETCH answer otherwise cost the load
+    /// generator about as much time as the server took to send it.
+    fn buffered_resp(&mut self) -> Option<Resp> {
+        let buf = self.io.buffer();
+        let end = buf.iter().take(MAX_LINE).position(|&b| b == b'\n')? + 1;
+        let line = &buf[..end];
+        if !line.ends_with(b"\r\n") || literal_len(line).is_some() {
+            return None; // the slow path reports a bad line and reads literals
+        }
+        let text = line.to_vec();
+        self.io.consume(end);
+        Some(Resp {
+            text,
+            lits: Vec::new(),
+        })
     }
 
     /// Like `read_resp`, but `Ok(None)` when nothing arrives within `wait`.
@@ -486,6 +507,42 @@ pub fn fetch_flags(text: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines already buffered take the fast path; a line announcing a literal, a line split
+    /// across reads and the tagged status still come out whole and in order.
+    #[tokio::test]
+    async fn buffered_and_literal_responses_mix() {
+        let (mine, mut server) = tokio::io::duplex(64);
+        let mut c = Client {
+            io: BufReader::with_capacity(1024, Box::new(mine)),
+            next_tag: 1,
+            timeout: Duration::from_secs(5),
+            greeting: String::new(),
+        };
+        let script: &[&[u8]] = &[
+            b"* 1 FETCH (FLAGS ())\r\n* 2 FETCH (UID 9 BODY[] {5}\r\nab",
+            b"c\r\n)\r\n* 3 FETCH (FL",
+            b"AGS (\\Seen))\r\na1 OK done\r\n",
+        ];
+        let writer = tokio::spawn(async move {
+            for part in script {
+                server.write_all(part).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            server
+        });
+        let a = c.answer("a1").await.unwrap();
+        assert_eq!(a.tagged, "a1 OK done");
+        let seqs: Vec<u32> = a.numbered("FETCH").map(|(n, _)| n).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(a.untagged[1].lits, [b"abc\r\n".to_vec()]);
+        assert_eq!(a.untagged[1].text, b"* 2 FETCH (UID 9 BODY[] {5}\r\n)\r\n");
+        assert_eq!(
+            a.untagged[2].line().trim_end(),
+            "* 3 FETCH (FLAGS (\\Seen))"
+        );
+        drop(writer.await.unwrap());
+    }
 
     #[test]
     fn literal_lengths() {
