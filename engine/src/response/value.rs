@@ -164,6 +164,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn numbers_are_written_in_full_after_what_came_before() {
+        let mut out = b"x".to_vec();
+        for n in [0, 7, 9, 10, 99, 100, 4_294_967_295, 9_999_999_999, u64::MAX] {
+            write_number(&mut out, n);
+            out.push(b' ');
+        }
+        assert_eq!(
+            out,
+            b"x0 7 9 10 99 100 4294967295 9999999999 18446744073709551615 ".to_vec()
+        );
+    }
+
+    #[test]
     fn strings_pick_their_form_by_content() {
         assert_eq!(Value::str("Hello").to_bytes(), b"\"Hello\"");
         assert_eq!(Value::str("a\"b\\c").to_bytes(), b"\"a\\\"b\\\\c\"");
