@@ -323,6 +323,8 @@ row idle idle.server_cpu_per_conn "idle: server CPU ms per connection" lower
 row idle idle.server_mem_per_conn "idle: server KiB per idle connection" lower
 row idle idle.push_last_p50 "idle: APPEND -> last watcher EXISTS p50 ms" lower
 row idle idle.push_last_max "idle: APPEND -> last watcher EXISTS max ms" lower
+row idle idle.push_server_us_per_watcher "idle: server CPU us per watcher per push" lower
+row idle idle.push_client_us_per_watcher "idle: load generator CPU us per watcher" info
 row big big.populate_per_s "big $BIG_N: pipelined APPEND msg/s" higher
 row big big.fetch_flags "big: UID FETCH 1:* (FLAGS) ms" lower
 row big big.fetch_flags.first "big: UID FETCH 1:* (FLAGS) first ms" lower

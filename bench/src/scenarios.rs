@@ -647,6 +647,22 @@ pub async fn idle(
         if let Some(p) = crate::stats::percentile(&mut lat, 100.0) {
             metric(&format!("{name}.push_last_max"), p, "ms");
         }
+        // CPU per watcher per push: what one notification costs each side, wherever the
+        // time until the last watcher goes (both share the same cores).
+        let notified = (rounds * watchers.len()) as f64;
+        if let Some(u) = usage.as_ref().filter(|_| notified > 0.0) {
+            let us = |s: f64| s * 1e6 / notified;
+            metric(
+                &format!("{name}.push_server_us_per_watcher"),
+                us(u.cpu_s),
+                "us",
+            );
+            metric(
+                &format!("{name}.push_client_us_per_watcher"),
+                us(u.client_cpu_s),
+                "us",
+            );
+        }
         report_usage(&format!("{name}.push"), usage, None);
         let _ = appender.logout().await;
     }
