@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::session::{Event, Session, SessionConfig};
+use crate::session::{Event, Progress, Session, SessionConfig};
 use crate::store::{Store, Watch};
 use crate::types::Timestamp;
 
@@ -34,6 +34,8 @@ struct Client {
     /// Output produced but not yet taken by the test.
     pending: Vec<u8>,
     events: Vec<Event>,
+    /// Times a command paused with output queued (`Progress::Paused`).
+    pauses: usize,
 }
 
 /// Sessions sharing one store, driven like a host would drive them.
@@ -79,6 +81,7 @@ impl<S: Store> Harness<S> {
             watch: None,
             pending: Vec::new(),
             events: Vec::new(),
+            pauses: 0,
         });
         let id = self.clients.len() - 1;
         self.pump();
@@ -127,6 +130,11 @@ impl<S: Store> Harness<S> {
             .unwrap_or_default()
     }
 
+    /// How many times a command of `id` paused with output queued so far.
+    pub fn pauses(&self, id: usize) -> usize {
+        self.clients.get(id).map_or(0, |c| c.pauses)
+    }
+
     /// The session behind `id` (for assertions on state).
     pub fn session(&self, id: usize) -> &Session {
         &self.clients[id].session
@@ -156,7 +164,11 @@ impl<S: Store> Harness<S> {
                 if c.watch.as_mut().is_some_and(|w| w.take_change()) {
                     c.session.handle_store_change();
                 }
-                block_on(c.session.process(store, now));
+                // A paused FETCH goes on once its output is taken, as a host would send it.
+                while block_on(c.session.process(store, now)) == Progress::Paused {
+                    c.pending.extend_from_slice(&c.session.take_output());
+                    c.pauses += 1;
+                }
                 let out = c.session.take_output();
                 if !out.is_empty() {
                     progressed = true;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tidings_engine::session::{Event, Session, SessionConfig};
+use tidings_engine::session::{Event, Progress, Session, SessionConfig};
 use tidings_engine::store::{Store, Watch};
 
 use crate::HostStore;
@@ -193,6 +193,8 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
     // connections each hold one).
     let mut buf = vec![0u8; MIN_READ];
     let mut out = Vec::new();
+    // A command paused with its output sent so far: go on with it before reading more.
+    let mut paused = false;
     loop {
         session.write_output(&mut out);
         if !out.is_empty() {
@@ -242,6 +244,13 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
             out = Vec::new();
             session.shrink_buffers();
         }
+        if paused {
+            if ctx.shutdown.has_changed().unwrap_or(true) {
+                return Ok(shut_down(io).await);
+            }
+            paused = Box::pin(session.process(ctx.store.as_ref(), now())).await == Progress::Paused;
+            continue;
+        }
         let sleep_for = session
             .poll_timeout()
             .map(|t| Duration::from_millis((t.0 - now().0).max(0) as u64))
@@ -259,16 +268,19 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
             }
             _ = wait_change(watch) => session.handle_store_change(),
             _ = tokio::time::sleep(sleep_for) => session.handle_timeout(now()),
-            _ = ctx.shutdown.changed() => {
-                let _ = io.write_all(b"* BYE Server shutting down.\r\n").await;
-                let _ = io.shutdown().await;
-                return Ok(Next::Closed);
-            }
+            _ = ctx.shutdown.changed() => return Ok(shut_down(io).await),
         }
         // Boxed: the engine's command future is several KiB and only lives while a command
         // runs; inline it would sit in every idle connection's task.
-        Box::pin(session.process(ctx.store.as_ref(), now())).await;
+        paused = Box::pin(session.process(ctx.store.as_ref(), now())).await == Progress::Paused;
     }
+}
+
+/// Says goodbye to the client as the server stops.
+async fn shut_down<IO: AsyncWrite + Unpin>(io: &mut IO) -> Next {
+    let _ = io.write_all(b"* BYE Server shutting down.\r\n").await;
+    let _ = io.shutdown().await;
+    Next::Closed
 }
 
 /// Waits for a change in the watched account, or forever when not logged in.

@@ -115,6 +115,31 @@ class ImaplibTest(unittest.TestCase):
         imap.delete("Box1")
         imap.logout()
 
+    def test_fetching_every_body_of_a_big_folder(self):
+        # 48 x 100 KiB: the server sends the answer in parts (it pauses each MiB); the
+        # client must get every message whole, in order, then the tagged OK, and a command
+        # sent right behind it answered after it.
+        imap = connect()
+        imap.create("Big")
+        bodies = []
+        for i in range(48):
+            head = f"Subject: big {i}\r\nMessage-ID: <big-{i}@example.com>\r\n\r\n".encode()
+            body = head + (f"line {i} of a long message\r\n".encode() * 3700)
+            self.assertEqual(imap.append("Big", None, None, body)[0], "OK")
+            bodies.append(body)
+        imap.select("Big", readonly=True)
+        typ, data = imap.fetch("1:*", "(UID BODY.PEEK[])")
+        self.assertEqual(typ, "OK")
+        got = [d for d in data if isinstance(d, tuple)]
+        self.assertEqual(len(got), 48)
+        for i, (meta, body) in enumerate(got):
+            self.assertIn(f"{i + 1} (UID {i + 1} BODY[] {{{len(bodies[i])}}}".encode(), meta)
+            self.assertEqual(body, bodies[i])
+        self.assertEqual(imap.noop()[0], "OK")
+        imap.close()
+        imap.delete("Big")
+        imap.logout()
+
     def test_idle_push_from_a_second_connection(self):
         watcher = connect()
         watcher.create("Watched")

@@ -12,7 +12,7 @@ use std::task::{Poll, Waker};
 
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Uint8Array};
-use tidings_engine::session::{Event, Session, SessionConfig};
+use tidings_engine::session::{Event, Progress, Session, SessionConfig};
 use tidings_engine::store::{Store, Watch};
 use tidings_engine::types::Timestamp;
 use wasm_bindgen::JsValue;
@@ -102,6 +102,8 @@ async fn run(
     tracing::debug!(conn = id, "connection opened");
     let mut session = Session::new(config, now());
     let mut watch: Option<Watch> = None;
+    // A command paused with its output handed over so far: go on with it before waiting.
+    let mut paused = false;
     loop {
         let out = session.take_output();
         if !out.is_empty() && !shared.closed.get() {
@@ -132,6 +134,14 @@ async fn run(
             }
             break;
         }
+        if paused {
+            if shared.closed.get() {
+                tracing::debug!(conn = id, "client went away");
+                break;
+            }
+            paused = session.process(&*store, now()).await == Progress::Paused;
+            continue;
+        }
         let wake = wait(&shared, watch.as_mut(), session.poll_timeout()).await;
         let now = now();
         match wake {
@@ -150,7 +160,7 @@ async fn run(
                 }
             }
         }
-        session.process(&*store, now).await;
+        paused = session.process(&*store, now).await == Progress::Paused;
     }
     // Later `feed` calls are ignored instead of piling up bytes nobody reads.
     shared.closed.set(true);

@@ -1,14 +1,17 @@
 //! FETCH and UID FETCH: which data items to load, the implicit `\Seen` of non-PEEK body
 //! fetches, and writing each `* n FETCH (...)` response.
 
+use std::iter::Peekable;
+use std::vec;
+
 use super::bytes_run::BytesRun;
 use super::Session;
 use crate::command::{FetchAttr, FetchAttrs, Section, SectionText, StoreOp};
 use crate::mime::{apply_partial, BinaryError, ParsedMessage};
 use crate::response::value::{write_literal, write_number};
 use crate::response::{write_status, Status};
-use crate::store::Store;
-use crate::types::{Flag, SequenceSet, Uid};
+use crate::store::{MessageInfo, Store};
+use crate::types::{DateTime, Flag, SequenceSet, Uid};
 
 /// Date of a message whose INTERNALDATE was not asked for (never written).
 const NO_DATE: crate::types::DateTime = crate::types::DateTime {
@@ -26,6 +29,33 @@ const NO_DATE: crate::types::DateTime = crate::types::DateTime {
 /// Messages whose parse FETCH asks the store for in one call: enough to spare a transaction
 /// per message, few enough that a huge FETCH does not hold every parse at once.
 const FETCH_RUN: usize = 64;
+
+/// Once a FETCH has queued this much output, it pauses before its next message so that the
+/// host sends it (`Progress::Paused`): a FETCH of every body in a mailbox holds about this
+/// much at a time, not the whole mailbox.
+pub(super) const PAUSE_AT: usize = 1024 * 1024;
+
+/// A FETCH under way: what it asks for, how far it got and what it has loaded ahead. Kept in
+/// the session while the command is paused.
+pub(super) struct FetchRun {
+    tag: String,
+    uid: bool,
+    items: Vec<FetchAttr>,
+    /// Indexes into the selected view's messages, in answer order.
+    idx: Vec<usize>,
+    /// The position in `idx` to go on from.
+    next: usize,
+    needs_parse: bool,
+    needs_summary: bool,
+    needs_bytes: bool,
+    sets_seen: bool,
+    summaries: Peekable<vec::IntoIter<(Uid, u64, DateTime)>>,
+    infos: Peekable<vec::IntoIter<MessageInfo>>,
+    bytes: BytesRun,
+    /// The UID at each position of `idx` (only when bytes are read).
+    idx_uids: Vec<Uid>,
+    failure: Option<(&'static str, &'static str)>,
+}
 
 impl Session {
     pub(super) async fn fetch<S: Store>(
@@ -83,7 +113,6 @@ impl Session {
         });
         let read_only = self.selected.as_ref().is_none_or(|v| v.read_only);
         let sets_seen = !read_only && items.iter().any(sets_seen);
-        let mut failure: Option<(&'static str, &'static str)> = None;
         // Sizes and dates alone come in one store call for the whole set.
         let summaries = match (self.selected.as_ref(), self.account.as_ref()) {
             (Some(view), Some(account)) if needs_summary && !needs_parse => {
@@ -99,14 +128,10 @@ impl Session {
             }
             _ => Vec::new(),
         };
-        let mut summaries = summaries.into_iter().peekable();
         if !needs_bytes {
             // Small responses for many messages: grow the output once, not ~20 times.
-            self.out.reserve(idx.len() * 48);
+            self.out.reserve(idx.len().min(PAUSE_AT / 48 + 1) * 48);
         }
-        // Parses and bytes come a run of messages at a time (one store call each run).
-        let mut infos = Vec::new().into_iter().peekable();
-        let mut bytes = BytesRun::default();
         let idx_uids: Vec<Uid> = match self.selected.as_ref() {
             Some(view) if needs_bytes => idx
                 .iter()
@@ -114,22 +139,50 @@ impl Session {
                 .collect(),
             _ => Vec::new(),
         };
+        let run = FetchRun {
+            tag: tag.to_string(),
+            uid,
+            items,
+            idx,
+            next: 0,
+            needs_parse,
+            needs_summary,
+            needs_bytes,
+            sets_seen,
+            summaries: summaries.into_iter().peekable(),
+            // Parses and bytes come a run of messages at a time (one store call each run).
+            infos: Vec::new().into_iter().peekable(),
+            bytes: BytesRun::default(),
+            idx_uids,
+            failure: None,
+        };
+        self.fetch_messages(store, run).await;
+    }
 
-        for (n, &i) in idx.iter().enumerate() {
-            if needs_parse && n % FETCH_RUN == 0 {
+    /// Writes the FETCH responses of `run` from `run.next` on, then its tagged status; or,
+    /// once [`PAUSE_AT`] bytes of output are queued, keeps `run` in the session and returns.
+    pub(super) async fn fetch_messages<S: Store>(&mut self, store: &S, mut run: FetchRun) {
+        let start = run.next;
+        for n in start..run.idx.len() {
+            if n > start && self.out.len() >= PAUSE_AT {
+                run.next = n;
+                self.paused = Some(Box::new(run));
+                return;
+            }
+            let i = run.idx[n];
+            if run.needs_parse && n % FETCH_RUN == 0 {
                 let (Some(view), Some(account)) = (self.selected.as_ref(), self.account.as_ref())
                 else {
                     return;
                 };
-                let run = &idx[n..idx.len().min(n + FETCH_RUN)];
-                let uids: Vec<_> = run
+                let uids: Vec<_> = run.idx[n..run.idx.len().min(n + FETCH_RUN)]
                     .iter()
                     .filter_map(|&i| view.messages.get(i))
                     .map(|m| m.uid)
                     .collect();
-                infos = match store.message_infos(account, view.id, &uids).await {
+                run.infos = match store.message_infos(account, view.id, &uids).await {
                     Ok(v) => v.into_iter().peekable(),
-                    Err(e) => return self.store_error(tag, &e),
+                    Err(e) => return self.store_error(&run.tag, &e),
                 };
             }
             let (Some(view), Some(account)) = (self.selected.as_mut(), self.account.as_ref())
@@ -141,7 +194,7 @@ impl Session {
             };
             let (uid_n, seq) = (msg.uid, i as u32 + 1);
             let mut flags_changed = false;
-            if sets_seen && !msg.flags.contains(&Flag::Seen) {
+            if run.sets_seen && !msg.flags.contains(&Flag::Seen) {
                 if let Ok((metas, _)) = store
                     .store_flags(
                         account,
@@ -160,23 +213,24 @@ impl Session {
                     }
                 }
             }
-            let (size, date, parsed) = if needs_parse {
-                match infos.next_if(|info| info.uid <= uid_n) {
+            let (size, date, parsed) = if run.needs_parse {
+                match run.infos.next_if(|info| info.uid <= uid_n) {
                     Some(info) if info.uid == uid_n => {
                         (info.size, info.internal_date, Some(info.parsed))
                     }
                     _ => continue, // expunged by another session meanwhile
                 }
-            } else if needs_summary {
-                match summaries.next_if(|s| s.0 <= uid_n) {
+            } else if run.needs_summary {
+                match run.summaries.next_if(|s| s.0 <= uid_n) {
                     Some((uid, size, date)) if uid == uid_n => (size, date, None),
                     _ => continue, // expunged by another session meanwhile
                 }
             } else {
                 (0, NO_DATE, None)
             };
-            let raw = if needs_bytes {
-                match bytes.next(store, account, view.id, &idx_uids[n..]).await {
+            let raw = if run.needs_bytes {
+                let upcoming = &run.idx_uids[n..];
+                match run.bytes.next(store, account, view.id, upcoming).await {
                     Ok(Some(b)) => Some(b),
                     _ => continue, // expunged meanwhile
                 }
@@ -197,7 +251,7 @@ impl Session {
                     out.push(b' ');
                 }
             };
-            for item in &items {
+            for item in &run.items {
                 match item {
                     FetchAttr::Uid => {
                         sep(out);
@@ -218,24 +272,27 @@ impl Session {
                     _ => {
                         match write_item(out, &mut sep, item, parsed.as_deref(), raw, size, &date) {
                             Ok(()) => {}
-                            Err(e) => failure = Some(e),
+                            Err(e) => run.failure = Some(e),
                         }
                     }
                 }
             }
-            if flags_changed && !items.contains(&FetchAttr::Flags) {
+            if flags_changed && !run.items.contains(&FetchAttr::Flags) {
                 sep(out);
                 out.extend_from_slice(b"FLAGS ");
                 view.write_flags(out, uid_n, flags);
             }
             out.extend_from_slice(b")\r\n");
         }
-        match failure {
+        match run.failure {
             Some((code, text)) => {
-                self.sync(store, uid).await;
-                write_status(&mut self.out, Some(tag), Status::No, Some(code), text);
+                self.sync(store, run.uid).await;
+                write_status(&mut self.out, Some(&run.tag), Status::No, Some(code), text);
             }
-            None => self.finish(store, tag, uid, "Fetch completed.").await,
+            None => {
+                self.finish(store, &run.tag, run.uid, "Fetch completed.")
+                    .await
+            }
         }
     }
 }

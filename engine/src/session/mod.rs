@@ -5,15 +5,23 @@
 //!
 //! ```text
 //! let mut s = Session::new(config, now);        // greeting is queued
+//! let mut paused = false;
 //! loop {
 //!     write(s.take_output());                   // 1. flush output
 //!     while let Some(ev) = s.poll_event() {..}  // 2. StartTls / LoggedIn / Close ...
-//!     wait for: input bytes      -> s.handle_input(bytes)
-//!               account change   -> s.handle_store_change()
-//!               s.poll_timeout() -> s.handle_timeout(now)
-//!     s.process(&store, now).await;             // 3. run what is complete
+//!     if !paused {
+//!         wait for: input bytes      -> s.handle_input(bytes)
+//!                   account change   -> s.handle_store_change()
+//!                   s.poll_timeout() -> s.handle_timeout(now)
+//!     }
+//!     paused = s.process(&store, now).await == Progress::Paused;  // 3. run what is complete
 //! }
 //! ```
+//!
+//! A command with a big answer (a FETCH of many bodies) pauses once about a MiB of output is
+//! queued, and so do pipelined commands between them, so a session holds about that much,
+//! not the whole answer; the host sends the output and calls `process` again without
+//! waiting for input.
 
 mod auth;
 mod bytes_run;
@@ -92,6 +100,19 @@ pub struct Session {
     condstore: bool,
     /// Length of the output when the session closed: nothing more is sent after it.
     closed_at: Option<usize>,
+    /// A FETCH that paused with much output queued; it goes on at the next `process`.
+    paused: Option<Box<fetch::FetchRun>>,
+}
+
+/// What [`Session::process`] left undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a paused command goes on only when `process` is called again"]
+pub enum Progress {
+    /// Everything complete has run: wait for input, a store change or the next timeout.
+    Idle,
+    /// A command paused with much output queued: send the output, then call `process` again
+    /// (without waiting for input).
+    Paused,
 }
 
 impl Session {
@@ -110,6 +131,7 @@ impl Session {
             last_idle_output: now,
             condstore: false,
             closed_at: None,
+            paused: None,
             config,
         };
         let code = format!("CAPABILITY {}", s.config.pre_auth_capabilities());
@@ -259,9 +281,24 @@ impl Session {
     // ---- work -----------------------------------------------------------------------------
 
     /// Executes every complete command in the input (in order) and, while IDLE, pushes
-    /// pending mailbox changes. Returns when it needs more input.
-    pub async fn process<S: Store>(&mut self, store: &S, now: Timestamp) {
-        while !self.is_closed() {
+    /// pending mailbox changes. Returns when it needs more input ([`Progress::Idle`]), or
+    /// when a command paused with much output queued ([`Progress::Paused`]): the host sends
+    /// that output and calls `process` again, which goes on with the command before any
+    /// later one.
+    pub async fn process<S: Store>(&mut self, store: &S, now: Timestamp) -> Progress {
+        if let Some(run) = self.paused.take() {
+            if !self.is_closed() {
+                self.fetch_messages(store, *run).await;
+                if let Some(end) = self.closed_at {
+                    self.out.truncate(end);
+                }
+            }
+        }
+        while !self.is_closed() && self.paused.is_none() {
+            if self.out.len() >= fetch::PAUSE_AT {
+                // Pipelined commands with big answers: send what is queued first.
+                return Progress::Paused;
+            }
             let Some(item) = self.decoder.next() else {
                 break;
             };
@@ -297,6 +334,12 @@ impl Session {
             }
             self.arm_decoder();
         }
+        if self.is_closed() {
+            self.paused = None;
+        }
+        if self.paused.is_some() {
+            return Progress::Paused;
+        }
         if self.store_changed && self.is_idling() && !self.is_closed() {
             self.store_changed = false;
             let before = self.out.len();
@@ -305,6 +348,7 @@ impl Session {
                 self.last_idle_output = now;
             }
         }
+        Progress::Idle
     }
 
     /// Puts the decoder in line mode when the next input is a SASL response or `DONE`.
@@ -683,7 +727,7 @@ mod tests {
         let mut s = Session::new(SessionConfig::default(), now);
         let run = |s: &mut Session, input: &[u8]| {
             s.handle_input(input, now);
-            block_on(s.process(&store, now));
+            assert_eq!(block_on(s.process(&store, now)), Progress::Idle);
             String::from_utf8_lossy(&s.take_output()).into_owned()
         };
         run(&mut s, b"l LOGIN bob pw\r\n");
