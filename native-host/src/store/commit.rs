@@ -19,6 +19,7 @@ use std::thread::JoinHandle;
 
 use redb::{Database, Durability};
 use tidings_engine::store::{StoreError, StoreResult};
+use tokio::sync::oneshot;
 
 use super::memo::Memo;
 use super::schema::{OrBackend, Tables};
@@ -40,7 +41,14 @@ struct TypedJob<F, T> {
     work: F,
     durability: Durability,
     result: Option<StoreResult<T>>,
-    reply: mpsc::SyncSender<StoreResult<T>>,
+    reply: Reply<T>,
+}
+
+/// Where a job's answer goes: a thread blocked in [`Committer::run`], or the future of
+/// [`Committer::submit`].
+enum Reply<T> {
+    Blocking(mpsc::SyncSender<StoreResult<T>>),
+    Async(oneshot::Sender<StoreResult<T>>),
 }
 
 impl<F, T> Job for TypedJob<F, T>
@@ -65,8 +73,12 @@ where
             (Err(e), _) => Err(e),
             (Ok(()), None) => Err(StoreError::Backend("write job was not run".into())),
         };
-        // The caller may have gone (its thread panicked); nothing to do then.
-        let _ = self.reply.send(answer);
+        // The caller may have gone (its thread panicked, its future was dropped); nothing to
+        // do then: the write itself stands.
+        match self.reply {
+            Reply::Blocking(reply) => drop(reply.send(answer)),
+            Reply::Async(reply) => drop(reply.send(answer)),
+        }
     }
 }
 
@@ -98,20 +110,51 @@ impl Committer {
         T: Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel(1);
+        self.queue(durability, work, Reply::Blocking(reply))?;
+        answer.recv().map_err(|_| stopped())?
+    }
+
+    /// As [`Committer::run`], but queued at once and answered through the returned future:
+    /// an async caller waits for the commit without parking a thread of its own (a STORE
+    /// used to hop to tokio's blocking pool only to block there on this answer).
+    pub(crate) fn submit<T, F>(
+        &self,
+        durability: Durability,
+        work: F,
+    ) -> impl std::future::Future<Output = StoreResult<T>>
+    where
+        F: FnMut(&mut Tables<'_>) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.queue(durability, work, Reply::Async(reply));
+        async move {
+            queued?;
+            answer.await.map_err(|_| stopped())?
+        }
+    }
+
+    fn queue<T, F>(&self, durability: Durability, work: F, reply: Reply<T>) -> StoreResult<()>
+    where
+        F: FnMut(&mut Tables<'_>) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
         let job = Box::new(TypedJob {
             work,
             durability,
             result: None,
             reply,
         });
-        let stopped = || StoreError::Backend("the store's writer has stopped".into());
         self.jobs
             .as_ref()
             .ok_or_else(stopped)?
             .send(job)
-            .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
+            .map_err(|_| stopped())
     }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("the store's writer has stopped".into())
 }
 
 impl Drop for Committer {
@@ -256,7 +299,7 @@ mod tests {
             work,
             durability: Durability::Immediate,
             result: None,
-            reply,
+            reply: Reply::Blocking(reply),
         };
         (Box::new(job), answer)
     }
@@ -315,16 +358,7 @@ mod tests {
                 let committer = Arc::clone(&committer);
                 std::thread::spawn(move || {
                     (0..20)
-                        .map(|_| {
-                            committer.run(Durability::Immediate, move |t| {
-                                let n = t.counters.get("n").bk()?.map_or(0, |v| v.value()) + 1;
-                                t.counters.insert("n", n).bk()?;
-                                if i == 3 {
-                                    return Err(StoreError::Cannot("thread 3 fails".into()));
-                                }
-                                Ok(n)
-                            })
-                        })
+                        .map(|_| committer.run(Durability::Immediate, increment(i == 3)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -343,5 +377,65 @@ mod tests {
         assert_eq!(seen, (1..=300).collect::<Vec<_>>());
         drop(committer);
         assert_eq!(counter(&db, "n"), 300);
+    }
+
+    /// A job that adds one to counter `n`, failing (after its write) if `fail`.
+    fn increment(fail: bool) -> impl FnMut(&mut Tables<'_>) -> StoreResult<u64> + Send {
+        move |t| {
+            let n = t.counters.get("n").bk()?.map_or(0, |v| v.value()) + 1;
+            t.counters.insert("n", n).bk()?;
+            if fail {
+                return Err(StoreError::Cannot("refused".into()));
+            }
+            Ok(n)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_and_blocking_writers_share_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(open_db(dir.path()));
+        let committer =
+            Arc::new(Committer::start(Arc::clone(&db), Arc::new(Memo::default())).unwrap());
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let committer = Arc::clone(&committer);
+                tokio::spawn(async move {
+                    let mut results = Vec::new();
+                    for _ in 0..20 {
+                        let answer = committer.submit(Durability::Immediate, increment(i == 3));
+                        results.push(answer.await);
+                    }
+                    results
+                })
+            })
+            .collect();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let committer = Arc::clone(&committer);
+                std::thread::spawn(move || {
+                    (0..20)
+                        .map(|_| committer.run(Durability::Immediate, increment(false)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            for result in t.await.unwrap() {
+                match result {
+                    Ok(n) => seen.push(n),
+                    Err(e) => assert!(i == 3 && matches!(e, StoreError::Cannot(_)), "{e}"),
+                }
+            }
+        }
+        for t in threads {
+            seen.extend(t.join().unwrap().into_iter().map(Result::unwrap));
+        }
+        seen.sort_unstable();
+        // 7 tasks and 4 threads of 20 increments each, all distinct; none of task 3's.
+        assert_eq!(seen, (1..=220).collect::<Vec<_>>());
+        drop(committer);
+        assert_eq!(counter(&db, "n"), 220);
     }
 }

@@ -191,56 +191,6 @@ impl Inner {
         result
     }
 
-    pub(crate) fn store_flags(
-        &self,
-        user: &str,
-        mailbox: MailboxId,
-        uids: &[Uid],
-        op: StoreOp,
-        flags: &[Flag],
-        unchanged_since: Option<u64>,
-    ) -> StoreResult<(FlagsStored, bool)> {
-        let (user, uids, flags) = (user.to_owned(), uids.to_vec(), flags.to_vec());
-        self.write(move |t| {
-            let (user, uids, flags) = (user.as_str(), uids.as_slice(), flags.as_slice());
-            check_account(&t.accounts, user)?;
-            let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
-            let mut failed = Vec::new();
-            let mut updates = Vec::new();
-            for uid in sorted(uids) {
-                let Some(msg) = load_message(&t.messages, mailbox, uid)? else {
-                    continue;
-                };
-                if unchanged_since.is_some_and(|since| msg.modseq > since) {
-                    failed.push(uid);
-                    continue;
-                }
-                let new = apply_flag_op(&msg.flags(), op, flags, &mut rec.keywords);
-                updates.push((uid, msg, new));
-            }
-            let changed = updates.iter().any(|u| u.2.is_some());
-            let modseq = if changed {
-                rec.bump()
-            } else {
-                rec.highest_modseq
-            };
-            let mut done = Vec::with_capacity(updates.len());
-            for (uid, mut msg, new) in updates {
-                if let Some(flags) = new {
-                    t.modseqs.remove((mailbox, msg.modseq, uid)).bk()?;
-                    msg.flags = flag_strings(&flags);
-                    msg.modseq = modseq;
-                    t.put_message(mailbox, uid, &msg)?;
-                    t.modseqs.insert((mailbox, modseq, uid), ()).bk()?;
-                }
-                done.push(msg.meta(uid));
-            }
-            // Keywords may be new even when no message changed; keep them either way.
-            t.put_mailbox(mailbox, &rec)?;
-            Ok(((done, failed), changed))
-        })
-    }
-
     pub(crate) fn expunge(
         &self,
         user: &str,
@@ -257,23 +207,20 @@ impl Inner {
         Ok(removed)
     }
 
-    pub(crate) fn copy(
+    /// After a COPY or MOVE committed: forgets what the cache knew of moved messages and
+    /// deletes the files no message names any more.
+    pub(crate) fn copy_done(
         &self,
-        user: &str,
         mailbox: MailboxId,
-        uids: &[Uid],
-        dest: &MailboxName,
         expunge_source: bool,
-    ) -> StoreResult<Copied> {
-        let (user, uids, dest) = (user.to_owned(), uids.to_vec(), dest.clone());
-        let (copied, freed) =
-            self.write(move |t| copy_in(t, &user, mailbox, &uids, &dest, expunge_source))?;
+        (copied, freed): (Copied, Vec<u64>),
+    ) -> Copied {
         if expunge_source {
             let moved: Vec<Uid> = copied.mapping.iter().map(|m| m.0).collect();
             self.cache.forget(mailbox, &moved);
         }
         self.blobs.remove(&freed);
-        Ok(copied)
+        copied
     }
 
     pub(crate) fn changes_since(
@@ -639,4 +586,68 @@ fn info_of(
         internal_date: msg.date.into(),
         parsed: Arc::new(parse),
     })
+}
+
+/// The write transaction of a STORE: the flags of `uids` (`FlagsStored`) and whether any
+/// changed. Queued straight to the writer by `FileStore::store_flags`.
+pub(crate) fn store_flags_job(
+    user: &str,
+    mailbox: MailboxId,
+    uids: &[Uid],
+    op: StoreOp,
+    flags: &[Flag],
+    unchanged_since: Option<u64>,
+) -> impl FnMut(&mut Tables) -> StoreResult<(FlagsStored, bool)> + Send + 'static {
+    let (user, uids, flags) = (user.to_owned(), uids.to_vec(), flags.to_vec());
+    move |t| {
+        let (user, uids, flags) = (user.as_str(), uids.as_slice(), flags.as_slice());
+        check_account(&t.accounts, user)?;
+        let mut rec = load_mailbox(&t.mailboxes, user, mailbox)?;
+        let mut failed = Vec::new();
+        let mut updates = Vec::new();
+        for uid in sorted(uids) {
+            let Some(msg) = load_message(&t.messages, mailbox, uid)? else {
+                continue;
+            };
+            if unchanged_since.is_some_and(|since| msg.modseq > since) {
+                failed.push(uid);
+                continue;
+            }
+            let new = apply_flag_op(&msg.flags(), op, flags, &mut rec.keywords);
+            updates.push((uid, msg, new));
+        }
+        let changed = updates.iter().any(|u| u.2.is_some());
+        let modseq = if changed {
+            rec.bump()
+        } else {
+            rec.highest_modseq
+        };
+        let mut done = Vec::with_capacity(updates.len());
+        for (uid, mut msg, new) in updates {
+            if let Some(flags) = new {
+                t.modseqs.remove((mailbox, msg.modseq, uid)).bk()?;
+                msg.flags = flag_strings(&flags);
+                msg.modseq = modseq;
+                t.put_message(mailbox, uid, &msg)?;
+                t.modseqs.insert((mailbox, modseq, uid), ()).bk()?;
+            }
+            done.push(msg.meta(uid));
+        }
+        // Keywords may be new even when no message changed; keep them either way.
+        t.put_mailbox(mailbox, &rec)?;
+        Ok(((done, failed), changed))
+    }
+}
+
+/// The write transaction of a COPY (or MOVE, `expunge_source`): what was copied, and the
+/// blobs no message names any more (see [`Inner::copy_done`]).
+pub(crate) fn copy_job(
+    user: &str,
+    mailbox: MailboxId,
+    uids: &[Uid],
+    dest: &MailboxName,
+    expunge_source: bool,
+) -> impl FnMut(&mut Tables) -> StoreResult<(Copied, Vec<u64>)> + Send + 'static {
+    let (user, uids, dest) = (user.to_owned(), uids.to_vec(), dest.clone());
+    move |t| copy_in(t, &user, mailbox, &uids, &dest, expunge_source)
 }

@@ -24,10 +24,12 @@
 //! Recent successful logins are remembered (as keyed MACs) for an hour by default, so a
 //! reconnecting client skips argon2 (`auth_cache`).
 //!
-//! Concurrency: `FileStore` is `Send + Sync` and cheap to clone (an `Arc`). Writes, file
-//! reads and login checks run on tokio's blocking pool (`spawn_blocking`) when called inside
-//! a tokio runtime, inline otherwise (a login's argon2 itself runs on one of the verifier
-//! threads while the blocking-pool thread waits); small reads (LIST, LSUB, changes, message
+//! Concurrency: `FileStore` is `Send + Sync` and cheap to clone (an `Arc`). Writes that also
+//! touch files (APPEND, EXPUNGE, mailbox management), file reads and login checks run on
+//! tokio's blocking pool (`spawn_blocking`) when called inside a tokio runtime, inline
+//! otherwise (a login's argon2 itself runs on one of the verifier threads while the
+//! blocking-pool thread waits); STORE, COPY and MOVE queue their transaction on the writer
+//! and await its answer without taking a thread; small reads (LIST, LSUB, changes, message
 //! info, cached summaries) run inline. Every write transaction runs on one writer thread,
 //! which commits the writes queued behind each other together, with one fsync (`commit`);
 //! readers see consistent snapshots and never wait for writers. Sessions woken by one change share read answers
@@ -239,8 +241,18 @@ impl FileStore {
         }
     }
 
-    /// COPY (`is_move` false) or MOVE on a blocking thread, then wakes watchers if anything
-    /// was transferred.
+    /// Queues a write transaction on the writer thread and waits for its durable commit
+    /// without holding a thread (see `commit`): for writes that touch only the tables.
+    fn submit<T: Send + 'static>(
+        &self,
+        job: impl FnMut(&mut Tables) -> StoreResult<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = StoreResult<T>> {
+        self.inner
+            .committer
+            .submit(redb::Durability::Immediate, job)
+    }
+
+    /// COPY (`is_move` false) or MOVE, then wakes watchers if anything was transferred.
     async fn transfer(
         &self,
         account: &Account,
@@ -249,10 +261,9 @@ impl FileStore {
         dest: &MailboxName,
         is_move: bool,
     ) -> StoreResult<Copied> {
-        let (user, uids, dest) = (account.name.clone(), owned(uids), dest.clone());
-        let copied = self
-            .blocking(move |i| i.copy(&user, mailbox, &uids, &dest, is_move))
-            .await?;
+        let job = messages::copy_job(&account.name, mailbox, uids, dest, is_move);
+        let written = self.submit(job).await?;
+        let copied = self.inner.copy_done(mailbox, is_move, written);
         self.notify_if(account, !copied.mapping.is_empty());
         Ok(copied)
     }
@@ -423,10 +434,9 @@ impl Store for FileStore {
         flags: &[Flag],
         unchanged_since: Option<u64>,
     ) -> StoreResult<(Vec<MessageMeta>, Vec<Uid>)> {
-        let (user, uids, flags) = (account.name.clone(), owned(uids), flags.to_vec());
-        let (result, changed) = self
-            .blocking(move |i| i.store_flags(&user, mailbox, &uids, op, &flags, unchanged_since))
-            .await?;
+        let job =
+            messages::store_flags_job(&account.name, mailbox, uids, op, flags, unchanged_since);
+        let (result, changed) = self.submit(job).await?;
         self.notify_if(account, changed);
         Ok(result)
     }
