@@ -42,6 +42,28 @@ where
     Ok(out)
 }
 
+/// The UID range to read with one request instead of one per UID: when `uids` ascend and
+/// the range holds at most as many other UIDs as asked-for ones (which it reads for
+/// nothing). `UID FETCH 1:*` and the runs it is read in are such ranges.
+pub(crate) fn dense_range(uids: &[Uid]) -> Option<(Uid, Uid)> {
+    let (&first, &last) = (uids.first()?, uids.last()?);
+    let ascending = uids.windows(2).all(|w| w[0] < w[1]);
+    let span = u64::from(last - first.min(last)) + 1;
+    (ascending && span <= 2 * uids.len() as u64).then_some((first, last))
+}
+
+/// The rows of `uids` (ascending) from `rows` (ascending by UID, perhaps with others), in
+/// the shape `read_rows` gives: every UID asked for, `None` where there is no row.
+pub(crate) fn pick<T>(uids: &[Uid], rows: Vec<(Uid, T)>) -> Vec<(Uid, Option<T>)> {
+    let mut rows = rows.into_iter().peekable();
+    uids.iter()
+        .map(|&uid| {
+            while rows.next_if(|r| r.0 < uid).is_some() {}
+            (uid, rows.next_if(|r| r.0 == uid).map(|r| r.1))
+        })
+        .collect()
+}
+
 /// The rows found, without the UIDs that had none.
 pub(crate) fn found<U>(rows: Vec<(Uid, Option<U>)>) -> Vec<U> {
     rows.into_iter().filter_map(|(_, v)| v).collect()
@@ -146,6 +168,28 @@ mod tests {
         assert_eq!(run_within(&sizes, 15).len(), 3);
         assert_eq!(run_within(&sizes, usize::MAX).len(), 4);
         assert!(run_within(&[], 10).is_empty());
+    }
+
+    #[test]
+    fn only_ascending_runs_without_many_gaps_are_read_as_a_range() {
+        assert_eq!(dense_range(&[]), None);
+        assert_eq!(dense_range(&[7]), Some((7, 7)));
+        assert_eq!(dense_range(&(1..=64).collect::<Vec<_>>()), Some((1, 64)));
+        // Half the range asked for is still worth one request; less is not.
+        assert_eq!(dense_range(&[1, 3, 5, 7]), Some((1, 7)));
+        assert_eq!(dense_range(&[1, 2, 100]), None);
+        assert_eq!(dense_range(&[3, 2, 1]), None);
+        assert_eq!(dense_range(&[2, 2]), None);
+    }
+
+    #[test]
+    fn picking_from_a_range_keeps_the_uids_asked_for_in_order() {
+        let rows = vec![(1, 'a'), (2, 'b'), (4, 'd'), (5, 'e')];
+        assert_eq!(
+            pick(&[2, 3, 5, 6], rows),
+            vec![(2, Some('b')), (3, None), (5, Some('e')), (6, None)]
+        );
+        assert_eq!(pick::<u8>(&[1], Vec::new()), vec![(1, None)]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
-use tidings_engine::store::{Account, Notifier, StoreError, StoreResult};
+use tidings_engine::store::{Account, MailboxId, Notifier, StoreError, StoreResult};
 
 pub(crate) use tables::Tables;
 
@@ -53,6 +53,10 @@ pub struct IndexedDbStore {
     db: Database,
     name: String,
     notifier: Notifier,
+    /// (account, mailbox name) → the mailbox id it had when last looked up: a hint that
+    /// lets APPEND read one mailbox row instead of all of them. Checked against the row it
+    /// names, so a rename or delete (here or in another tab) only costs the full lookup.
+    mailbox_ids: RefCell<HashMap<(String, String), MailboxId>>,
 }
 
 impl std::fmt::Debug for IndexedDbStore {
@@ -90,6 +94,7 @@ impl IndexedDbStore {
             db,
             name: name.to_string(),
             notifier,
+            mailbox_ids: RefCell::default(),
         };
         store.seed_counters().await?;
         Ok(store)

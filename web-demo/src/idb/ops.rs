@@ -16,7 +16,7 @@ use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
 use super::{IndexedDbStore, Tables};
 use crate::batch;
-use crate::records::{AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
+use crate::records::{decode, AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
 use tidings_engine::store::{
     apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
 };
@@ -450,6 +450,10 @@ impl Store for IndexedDbStore {
         Ok(claimed)
     }
 
+    /// One readwrite transaction and two waits on IndexedDB: the mailbox row, then the
+    /// message, its bytes and the mailbox row written and the commit asked for together.
+    /// Only the commit is awaited (a write that fails aborts the transaction, and the
+    /// commit reports it), so the message is stored before the answer, as always.
     async fn append(
         &self,
         account: &Account,
@@ -459,18 +463,22 @@ impl Store for IndexedDbStore {
         let tx = self.begin(true)?;
         let appended = {
             let t = Tables::new(&tx)?;
-            let mbs = t.mailboxes_of(account).await?;
-            let mut m = find(&mbs, &normal(mailbox))
-                .ok_or(StoreError::NoSuchMailbox)?
-                .clone();
-            let rec = MessageRec::new(&message);
-            let (mapping, mut writes) = insert_all(&t, &mut m, vec![(rec, message.raw.to_vec())])?;
-            writes.push(Box::pin(t.put_mailbox(&m)));
-            finish(writes).await?;
+            let mut m = self.mailbox_named(&t, account, &normal(mailbox)).await?;
+            let uid = m.uidnext;
+            m.uidnext = uid
+                .checked_add(1)
+                .ok_or_else(|| StoreError::Cannot(UID_SPACE.into()))?;
+            let mut rec = MessageRec::new(&message);
+            let flags = canonical_flags(&rec.head.flag_values(), &mut m.keywords);
+            rec.head.set_flags(&flags);
+            rec.head.uid = uid;
+            rec.head.modseq = m.bump();
+            t.put_message_unwatched(m.id, &rec, &message.raw)?;
+            t.put_mailbox_unwatched(&m)?;
             Appended {
                 mailbox: m.id,
                 uidvalidity: m.uidvalidity,
-                uid: mapping.first().map(|p| p.1).unwrap_or_default(),
+                uid,
             }
         };
         self.commit(tx, Some(account)).await?;
@@ -574,7 +582,8 @@ impl Store for IndexedDbStore {
         Ok(batch::info(uid, msg))
     }
 
-    /// One readonly transaction for the whole run (see `batch`).
+    /// One readonly transaction for the whole run (see `batch`); a dense run of UIDs (as
+    /// `UID FETCH 1:*` asks for) is one request.
     async fn message_infos(
         &self,
         account: &Account,
@@ -584,6 +593,18 @@ impl Store for IndexedDbStore {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
         let check = t.mailbox(account, mailbox);
+        if let Some((first, last)) = batch::dense_range(uids) {
+            let rows = t.message_rows_in(mailbox, first, last);
+            check.await?;
+            let mut infos = Vec::with_capacity(uids.len());
+            for row in rows.await? {
+                let uid = MessageHead::decode(&row, "message")?.uid;
+                if uids.binary_search(&uid).is_ok() {
+                    infos.push(batch::info(uid, decode(&row, "message")?));
+                }
+            }
+            return Ok(infos);
+        }
         let rows = batch::read_rows(check, uids, |u| t.message(mailbox, u), batch::info).await?;
         Ok(batch::found(rows))
     }
@@ -630,7 +651,8 @@ impl Store for IndexedDbStore {
     }
 
     /// One readonly transaction: the heads give the sizes, then only the bytes of the run
-    /// that fits `max_bytes` are read.
+    /// that fits `max_bytes` are read. A dense run of UIDs takes one request for the heads
+    /// and one (with its keys) for the bytes, instead of one per message each.
     async fn message_bytes_run(
         &self,
         account: &Account,
@@ -641,6 +663,27 @@ impl Store for IndexedDbStore {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
         let check = t.mailbox(account, mailbox);
+        if let Some((first, last)) = batch::dense_range(uids) {
+            let rows = t.message_rows_in(mailbox, first, last);
+            check.await?;
+            let heads = rows
+                .await?
+                .iter()
+                .map(|row| MessageHead::decode(row, "message").map(|h| (h.uid, h.size)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let sizes = batch::pick(uids, heads);
+            let run = batch::run_within(&sizes, max_bytes);
+            let present: Vec<Uid> = run.iter().filter(|r| r.1.is_some()).map(|r| r.0).collect();
+            let blobs = match (present.first(), present.last()) {
+                (Some(&a), Some(&b)) => t.blobs_in(mailbox, a, b).await?,
+                _ => Vec::new(),
+            };
+            let blobs = blobs
+                .into_iter()
+                .map(|(u, raw)| (u, Arc::<[u8]>::from(raw)))
+                .collect();
+            return Ok(batch::in_place(run, batch::pick(&present, blobs)));
+        }
         let head = |u| t.message_head(mailbox, u);
         let sizes = batch::read_rows(check, uids, head, |_, h| h.size).await?;
         let run = batch::run_within(&sizes, max_bytes);
@@ -690,6 +733,32 @@ impl Store for IndexedDbStore {
 }
 
 impl IndexedDbStore {
+    /// The account's mailbox `name` (normalized). First the row of the id this name had last
+    /// time (one `get`); it counts only if it still has this account and name, since names
+    /// are unique per account. Otherwise every mailbox of the account is read (which also
+    /// checks the account exists; a hint is only ever stored after that check, and accounts
+    /// are never removed).
+    async fn mailbox_named(
+        &self,
+        t: &Tables<'_>,
+        account: &Account,
+        name: &MailboxName,
+    ) -> StoreResult<MailboxRec> {
+        let key = (account.name.clone(), name.as_str().to_string());
+        let hint = self.mailbox_ids.borrow().get(&key).copied();
+        if let Some(id) = hint {
+            if let Some(rec) = t.mailbox_row(id).await? {
+                if rec.account == account.name && rec.name == name.as_str() {
+                    return Ok(rec);
+                }
+            }
+        }
+        let mbs = t.mailboxes_of(account).await?;
+        let rec = find(&mbs, name).ok_or(StoreError::NoSuchMailbox)?.clone();
+        self.mailbox_ids.borrow_mut().insert(key, rec.id);
+        Ok(rec)
+    }
+
     /// COPY, or MOVE when `expunge_source`: both in one transaction.
     async fn copy_or_move(
         &self,
