@@ -4,9 +4,57 @@
 const decoder = new TextDecoder('utf-8', { fatal: false });
 const LITERAL_AT_END = /~?\{(\d+)\+?\}$/;
 const MAX_LINE = 64 * 1024;
-const LITERAL_PREVIEW = 2048;
-/** How often new transcript rows are put on screen, in ms. */
-const FLUSH_MS = 250;
+/** Literal bytes shown: a literal row shows about six lines (CSS `max-height: 9em`). */
+const LITERAL_PREVIEW = 1024;
+/** Shortest and longest time between two screen updates, in ms. */
+const TICK_MIN_MS = 250;
+const TICK_MAX_MS = 2000;
+/** About the share of the tab's one thread a screen update may take (its measured cost
+ * includes the wait between two frames, ~16 ms, so an idle page still ticks every 250 ms). */
+const UI_SHARE = 0.08;
+
+const uiTasks = new Set();
+let uiTimer = null;
+let uiDelay = TICK_MIN_MS;
+
+/**
+ * Runs `fn` at the next screen update, together with every other update scheduled
+ * meanwhile (the transcripts, the connection list), so the page is laid out once per tick,
+ * not once per view. Ticks come every TICK_MIN_MS, or less often when one tick (its DOM
+ * changes, then the layout and paint they cause) took more than UI_SHARE of that time: a
+ * big APPEND or FETCH adds hundreds of transcript rows per tick, each tick then costs tens
+ * of ms, and the engine's connections wait for the thread meanwhile.
+ */
+export function scheduleUi(fn) {
+  uiTasks.add(fn);
+  if (uiTimer === null) uiTimer = setTimeout(uiTick, uiDelay);
+}
+
+function uiTick() {
+  const start = performance.now();
+  const tasks = [...uiTasks];
+  uiTasks.clear();
+  for (const t of tasks) {
+    try { t(); } catch (e) { console.error('screen update failed', e); }
+  }
+  const js = performance.now() - start;
+  // The layout and paint of the changes run in the next frame, and again in the one after
+  // (`content-visibility: auto` lays out the rows that turned out to be on screen). Frame
+  // callbacks run before a frame's rendering, a timer set in one after it. Until that
+  // timer, `uiTimer` stays set, so what is scheduled meanwhile waits for the next tick.
+  requestAnimationFrame(() => {
+    const first = performance.now();
+    requestAnimationFrame(() => {
+      const rendered = performance.now() - first;   // frame 1, plus the wait for frame 2
+      const second = performance.now();
+      setTimeout(() => {
+        const cost = js + rendered + (performance.now() - second);
+        uiDelay = Math.min(TICK_MAX_MS, Math.max(TICK_MIN_MS, cost / UI_SHARE));
+        uiTimer = uiTasks.size > 0 ? setTimeout(uiTick, uiDelay) : null;
+      }, 0);
+    });
+  });
+}
 
 /** Turns a byte stream (any chunking) into line and literal events. */
 export class LineSplitter {
@@ -87,18 +135,21 @@ export function classifyServer(line) {
 
 /**
  * A bounded, auto-scrolling list of transcript entries with a connection filter. New rows
- * go into the document together, at most every FLUSH_MS: adding them one by one (a layout of
- * the whole list per IMAP line), or even once per animation frame, was most of the page's
- * CPU while a client appended or fetched a thousand messages (bench/wasm.sh).
+ * go into the document together, a few times a second (see `scheduleUi`): adding them one
+ * by one (a layout of the whole list per IMAP line), or even once per animation frame, was
+ * most of the page's CPU while a client appended or fetched a thousand messages
+ * (bench/wasm.sh). Fewer rows make each tick cheaper: with 3,000 a tick took 10-70 ms of
+ * the tab's one thread; 1,000 rows are still many screens of history.
  */
 export class TranscriptView {
-  constructor(container, { max = 3000, showConn = true } = {}) {
+  constructor(container, { max = 1000, showConn = true } = {}) {
     this.el = container;
     this.max = max;
     this.showConn = showConn;
     this.filter = null;   // null = all, else a connection key
     this.pending = [];    // rows not yet in the document, oldest first (at most `max`)
     this.flushQueued = false;
+    this.flushFn = () => this.flush();
   }
 
   setFilter(key) {
@@ -133,7 +184,7 @@ export class TranscriptView {
     if (this.pending.length > this.max) this.pending.splice(0, this.pending.length - this.max);
     if (!this.flushQueued) {
       this.flushQueued = true;
-      setTimeout(() => this.flush(), FLUSH_MS);
+      scheduleUi(this.flushFn);
     }
   }
 
@@ -145,10 +196,20 @@ export class TranscriptView {
     for (const row of this.pending) {
       row.hidden = this.filter !== null && this.filter !== row.dataset.conn;
     }
-    this.el.append(...this.pending);
+    if (this.pending.length >= this.max) {
+      this.el.replaceChildren(...this.pending);
+    } else {
+      this.el.append(...this.pending);
+      const extra = this.el.childElementCount - this.max;
+      if (extra > 0) {
+        // The oldest rows go in one removal, not one DOM mutation each.
+        const old = document.createRange();
+        old.setStartBefore(this.el.firstElementChild);
+        old.setEndAfter(this.el.children[extra - 1]);
+        old.deleteContents();
+      }
+    }
     this.pending = [];
-    let extra = this.el.childElementCount - this.max;
-    while (extra-- > 0) this.el.firstElementChild.remove();
     if (stick) this.el.scrollTop = this.el.scrollHeight;
   }
 }
