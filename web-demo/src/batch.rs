@@ -64,6 +64,28 @@ pub(crate) fn pick<T>(uids: &[Uid], rows: Vec<(Uid, T)>) -> Vec<(Uid, Option<T>)
         .collect()
 }
 
+/// Runs asked for with fewer UIDs than this are not read ahead: a client fetching one
+/// message at a time need not want the next.
+pub(crate) const READ_AHEAD_MIN: usize = 16;
+
+/// The UIDs the engine will most likely ask for after `asked`, of which the answer covered
+/// the first `covered`: as many again, consecutive from the first one not covered (a run
+/// cut short by its byte budget is asked again from there). `None` unless `asked` is a long
+/// consecutive run, as the engine asks for when it walks `UID FETCH 1:*` over a mailbox.
+pub(crate) fn next_uids(asked: &[Uid], covered: usize) -> Option<Vec<Uid>> {
+    let consecutive = asked.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
+    if !consecutive || asked.len() < READ_AHEAD_MIN || covered == 0 {
+        return None;
+    }
+    let start = match asked.get(covered) {
+        Some(&u) => u,
+        None => asked.last()?.checked_add(1)?,
+    };
+    let n = u32::try_from(asked.len()).ok()?;
+    let end = start.checked_add(n - 1)?;
+    Some((start..=end).collect())
+}
+
 /// The rows found, without the UIDs that had none.
 pub(crate) fn found<U>(rows: Vec<(Uid, Option<U>)>) -> Vec<U> {
     rows.into_iter().filter_map(|(_, v)| v).collect()
@@ -190,6 +212,21 @@ mod tests {
             vec![(2, Some('b')), (3, None), (5, Some('e')), (6, None)]
         );
         assert_eq!(pick::<u8>(&[1], Vec::new()), vec![(1, None)]);
+    }
+
+    #[test]
+    fn the_run_read_ahead_follows_what_was_covered() {
+        let asked: Vec<Uid> = (1..=20).collect();
+        assert_eq!(next_uids(&asked, 20), Some((21..=40).collect()));
+        // Cut short by its byte budget: the engine asks again from the first left out.
+        assert_eq!(next_uids(&asked, 2), Some((3..=22).collect()));
+        assert_eq!(next_uids(&asked, 0), None);
+        // Gaps, short runs and the end of the UID space: no guess.
+        let gappy: Vec<Uid> = (1..=20).map(|u| u * 2).collect();
+        assert_eq!(next_uids(&gappy, 20), None);
+        assert_eq!(next_uids(&[1, 2, 3], 3), None);
+        let top: Vec<Uid> = (u32::MAX - 19..=u32::MAX).collect();
+        assert_eq!(next_uids(&top, 20), None);
     }
 
     #[test]

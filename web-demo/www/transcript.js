@@ -147,7 +147,7 @@ export class TranscriptView {
     this.max = max;
     this.showConn = showConn;
     this.filter = null;   // null = all, else a connection key
-    this.pending = [];    // rows not yet in the document, oldest first (at most `max`)
+    this.pending = [];    // entries not yet in the document, oldest first (under 2 × `max`)
     this.flushQueued = false;
     this.flushFn = () => this.flush();
   }
@@ -163,9 +163,21 @@ export class TranscriptView {
 
   /** kind: 'client' | 'untagged' | 'cont' | 'tagged…' | 'literal' | 'event'. */
   add(connKey, connLabel, kind, text, hue) {
+    // Rows are built at the flush, and only the newest `max`: one FETCH of 1,000 messages
+    // gives 2,000 entries, half of which would never reach the screen.
+    this.pending.push({ connKey, connLabel, kind, text, hue });
+    if (this.pending.length >= 2 * this.max) this.pending = this.pending.slice(-this.max);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      scheduleUi(this.flushFn);
+    }
+  }
+
+  row({ connKey, connLabel, kind, text, hue }) {
     const row = document.createElement('div');
     row.className = `line ${kind}`;
     row.dataset.conn = connKey;
+    row.hidden = this.filter !== null && this.filter !== connKey;
     if (this.showConn) {
       const tag = document.createElement('span');
       tag.className = 'conn';
@@ -180,12 +192,7 @@ export class TranscriptView {
     body.className = 'text';
     body.textContent = text;
     row.append(dir, body);
-    this.pending.push(row);
-    if (this.pending.length > this.max) this.pending.splice(0, this.pending.length - this.max);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      scheduleUi(this.flushFn);
-    }
+    return row;
   }
 
   /** Puts the pending rows into the document (one layout), keeping at most `max` rows. */
@@ -193,13 +200,12 @@ export class TranscriptView {
     this.flushQueued = false;
     if (this.pending.length === 0) return;
     const stick = this.el.scrollTop + this.el.clientHeight >= this.el.scrollHeight - 30;
-    for (const row of this.pending) {
-      row.hidden = this.filter !== null && this.filter !== row.dataset.conn;
-    }
-    if (this.pending.length >= this.max) {
-      this.el.replaceChildren(...this.pending);
+    const rows = this.pending.slice(-this.max).map((entry) => this.row(entry));
+    this.pending = [];
+    if (rows.length >= this.max) {
+      this.el.replaceChildren(...rows);
     } else {
-      this.el.append(...this.pending);
+      this.el.append(...rows);
       const extra = this.el.childElementCount - this.max;
       if (extra > 0) {
         // The oldest rows go in one removal, not one DOM mutation each.
@@ -209,7 +215,6 @@ export class TranscriptView {
         old.deleteContents();
       }
     }
-    this.pending = [];
     if (stick) this.el.scrollTop = this.el.scrollHeight;
   }
 }

@@ -6,6 +6,7 @@
 //! (`[mailboxId, uid]`), `subscriptions` (`[account, name]`), `counters` (name → number).
 
 mod ops;
+mod runs;
 mod tables;
 
 use std::cell::RefCell;
@@ -57,6 +58,8 @@ pub struct IndexedDbStore {
     /// lets APPEND read one mailbox row instead of all of them. Checked against the row it
     /// names, so a rename or delete (here or in another tab) only costs the full lookup.
     mailbox_ids: RefCell<HashMap<(String, String), MailboxId>>,
+    /// The bytes run FETCH or SEARCH will most likely ask for next, being read.
+    read_ahead: runs::ReadAhead,
 }
 
 impl std::fmt::Debug for IndexedDbStore {
@@ -70,6 +73,20 @@ impl std::fmt::Debug for IndexedDbStore {
 /// Maps an IndexedDB failure to a backend error that says what we were doing.
 pub(crate) fn backend(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("IndexedDB {what}: {err}"))
+}
+
+/// A transaction over every table of `db`. Mutations use `write`; reads are dropped
+/// (aborted) when done, which undoes nothing.
+pub(crate) fn begin_on(db: &Database, write: bool) -> StoreResult<Transaction<'_>> {
+    let mode = if write {
+        TransactionMode::Readwrite
+    } else {
+        TransactionMode::Readonly
+    };
+    db.transaction(ALL_TABLES)
+        .with_mode(mode)
+        .build()
+        .map_err(|e| backend("begin transaction", e))
 }
 
 impl IndexedDbStore {
@@ -95,6 +112,7 @@ impl IndexedDbStore {
             name: name.to_string(),
             notifier,
             mailbox_ids: RefCell::default(),
+            read_ahead: runs::ReadAhead::default(),
         };
         store.seed_counters().await?;
         Ok(store)
@@ -141,19 +159,9 @@ impl IndexedDbStore {
         self.commit(tx, None).await
     }
 
-    /// A transaction over every table. Mutations use `write`; reads are dropped (aborted)
-    /// when done, which undoes nothing.
+    /// A transaction over every table (see [`begin_on`]).
     pub(crate) fn begin(&self, write: bool) -> StoreResult<Transaction<'_>> {
-        let mode = if write {
-            TransactionMode::Readwrite
-        } else {
-            TransactionMode::Readonly
-        };
-        self.db
-            .transaction(ALL_TABLES)
-            .with_mode(mode)
-            .build()
-            .map_err(|e| backend("begin transaction", e))
+        begin_on(&self.db, write)
     }
 
     /// Commits `tx`, then wakes the account's watchers if it changed something.
@@ -164,6 +172,7 @@ impl IndexedDbStore {
     ) -> StoreResult<()> {
         tx.commit().await.map_err(|e| backend("commit", e))?;
         if let Some(account) = changed {
+            self.read_ahead.clear();
             self.notifier.notify(&account.name);
         }
         Ok(())
