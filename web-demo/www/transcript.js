@@ -4,14 +4,14 @@
 const decoder = new TextDecoder('utf-8', { fatal: false });
 const LITERAL_AT_END = /~?\{(\d+)\+?\}$/;
 const MAX_LINE = 64 * 1024;
-/** Literal bytes shown: a literal row shows about six lines (CSS `max-height: 9em`). */
-const LITERAL_PREVIEW = 1024;
+/** Literal bytes shown: a literal row shows about six lines (CSS `max-height: 9em`), and the
+ * new rows on screen are laid out (text shaped, lines broken) in the frame that adds them. */
+const LITERAL_PREVIEW = 512;
 /** Shortest and longest time between two screen updates, in ms. */
 const TICK_MIN_MS = 250;
 const TICK_MAX_MS = 2000;
-/** About the share of the tab's one thread a screen update may take (its measured cost
- * includes the wait between two frames, ~16 ms, so an idle page still ticks every 250 ms). */
-const UI_SHARE = 0.08;
+/** About the share of the tab's one thread screen updates may take. */
+const UI_SHARE = 0.04;
 
 const uiTasks = new Set();
 let uiTimer = null;
@@ -39,20 +39,21 @@ function uiTick() {
   }
   const js = performance.now() - start;
   // The layout and paint of the changes run in the next frame, and again in the one after
-  // (`content-visibility: auto` lays out the rows that turned out to be on screen). Frame
-  // callbacks run before a frame's rendering, a timer set in one after it. Until that
-  // timer, `uiTimer` stays set, so what is scheduled meanwhile waits for the next tick.
+  // (`content-visibility: auto` lays out the rows that turned out to be on screen). A frame
+  // callback runs before a frame's rendering, a timer set in it after. Until the last of
+  // these timers, `uiTimer` stays set, so what is scheduled meanwhile waits for the next tick.
+  afterFrame((first) => afterFrame((second) => {
+    const cost = js + first + second;
+    uiDelay = Math.min(TICK_MAX_MS, Math.max(TICK_MIN_MS, cost / UI_SHARE));
+    uiTimer = uiTasks.size > 0 ? setTimeout(uiTick, uiDelay) : null;
+  }));
+}
+
+/** Calls `then(ms)` after the next frame, with about how long that frame's rendering took. */
+function afterFrame(then) {
   requestAnimationFrame(() => {
-    const first = performance.now();
-    requestAnimationFrame(() => {
-      const rendered = performance.now() - first;   // frame 1, plus the wait for frame 2
-      const second = performance.now();
-      setTimeout(() => {
-        const cost = js + rendered + (performance.now() - second);
-        uiDelay = Math.min(TICK_MAX_MS, Math.max(TICK_MIN_MS, cost / UI_SHARE));
-        uiTimer = uiTasks.size > 0 ? setTimeout(uiTick, uiDelay) : null;
-      }, 0);
-    });
+    const frame = performance.now();
+    setTimeout(() => then(performance.now() - frame), 0);
   });
 }
 
@@ -138,11 +139,12 @@ export function classifyServer(line) {
  * go into the document together, a few times a second (see `scheduleUi`): adding them one
  * by one (a layout of the whole list per IMAP line), or even once per animation frame, was
  * most of the page's CPU while a client appended or fetched a thousand messages
- * (bench/wasm.sh). Fewer rows make each tick cheaper: with 3,000 a tick took 10-70 ms of
- * the tab's one thread; 1,000 rows are still many screens of history.
+ * (bench/wasm.sh). A tick's cost grows with the rows it lays out, and under such a flood
+ * every row is new each tick: with 3,000 rows a tick took 10-70 ms of the tab's one thread,
+ * with 1,000 still 30-40 ms. 400 rows are ten screens or so of history.
  */
 export class TranscriptView {
-  constructor(container, { max = 1000, showConn = true } = {}) {
+  constructor(container, { max = 400, showConn = true } = {}) {
     this.el = container;
     this.max = max;
     this.showConn = showConn;
@@ -164,7 +166,7 @@ export class TranscriptView {
   /** kind: 'client' | 'untagged' | 'cont' | 'tagged…' | 'literal' | 'event'. */
   add(connKey, connLabel, kind, text, hue) {
     // Rows are built at the flush, and only the newest `max`: one FETCH of 1,000 messages
-    // gives 2,000 entries, half of which would never reach the screen.
+    // gives 2,000 entries, most of which would never reach the screen.
     this.pending.push({ connKey, connLabel, kind, text, hue });
     if (this.pending.length >= 2 * this.max) this.pending = this.pending.slice(-this.max);
     if (!this.flushQueued) {
