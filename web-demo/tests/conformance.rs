@@ -4,10 +4,10 @@
 
 use std::cell::Cell;
 
-use tidings_engine::command::MailboxName;
+use tidings_engine::command::{MailboxName, StoreOp};
 use tidings_engine::store::conformance::{run_all, survives_reopen, test_message, Report};
 use tidings_engine::store::{Account, MailboxId, RunBytes, Store};
-use tidings_engine::types::Uid;
+use tidings_engine::types::{Flag, Uid};
 use tidings_web::IndexedDbStore;
 use wasm_bindgen_test::*;
 
@@ -105,7 +105,23 @@ async fn bytes_runs_read_ahead_answer_as_fresh_reads_do() {
     expect(&walk(&store, &acct, id, &uids, 20, usize::MAX).await, &[]);
     let two = raws[0].len() + 1;
     expect(&walk(&store, &acct, id, &uids, 20, two).await, &[]);
-    // A write after a run was handed out (the next one being read ahead) is seen.
+    // Flags set between two runs (as a non-PEEK FETCH does) change no bytes.
+    store
+        .message_bytes_run(&acct, id, &uids[..20], usize::MAX)
+        .await
+        .expect("first run");
+    store
+        .store_flags(&acct, id, &[21, 22], StoreOp::Add, &[Flag::Seen], None)
+        .await
+        .expect("flags");
+    let next = store
+        .message_bytes_run(&acct, id, &uids[20..40], usize::MAX)
+        .await
+        .expect("second run");
+    assert!(next
+        .iter()
+        .all(|(uid, b)| b.as_deref() == Some(&raws[*uid as usize - 1][..])));
+    // An expunge after a run was handed out (the next one being read ahead) is seen.
     store
         .message_bytes_run(&acct, id, &uids[..20], usize::MAX)
         .await

@@ -164,6 +164,19 @@ impl IndexedDbStore {
         begin_on(&self.db, write)
     }
 
+    /// [`commit`](Self::commit) for a transaction that may remove messages (EXPUNGE, MOVE,
+    /// DELETE, RENAME of INBOX): a bytes run read ahead before it is dropped, since it may
+    /// hold messages that are gone. Other writes leave message bytes as they were.
+    pub(crate) async fn commit_removing(
+        &self,
+        tx: Transaction<'_>,
+        changed: Option<&Account>,
+    ) -> StoreResult<()> {
+        let done = self.commit(tx, changed).await;
+        self.read_ahead.clear();
+        done
+    }
+
     /// Commits `tx`, then wakes the account's watchers if it changed something.
     pub(crate) async fn commit(
         &self,
@@ -172,7 +185,6 @@ impl IndexedDbStore {
     ) -> StoreResult<()> {
         tx.commit().await.map_err(|e| backend("commit", e))?;
         if let Some(account) = changed {
-            self.read_ahead.clear();
             self.notifier.notify(&account.name);
         }
         Ok(())

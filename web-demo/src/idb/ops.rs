@@ -262,7 +262,7 @@ impl Store for IndexedDbStore {
             // Subscriptions stay: RFC 9051 §6.3.9 forbids removing them unilaterally.
             t.delete_mailbox(mb.id).await?;
         }
-        self.commit(tx, Some(account)).await
+        self.commit_removing(tx, Some(account)).await
     }
 
     async fn rename_mailbox(
@@ -321,7 +321,7 @@ impl Store for IndexedDbStore {
                 }
             }
         }
-        self.commit(tx, Some(account)).await
+        self.commit_removing(tx, Some(account)).await
     }
 
     async fn set_subscribed(
@@ -555,7 +555,7 @@ impl Store for IndexedDbStore {
             t.put_mailbox(&m).await?;
             removed
         };
-        self.commit(tx, (!removed.is_empty()).then_some(account))
+        self.commit_removing(tx, (!removed.is_empty()).then_some(account))
             .await?;
         Ok(removed)
     }
@@ -783,7 +783,7 @@ impl IndexedDbStore {
                 mapping,
             }
         };
-        self.commit(tx, (!copied.mapping.is_empty()).then_some(account))
+        self.commit_removing(tx, (!copied.mapping.is_empty()).then_some(account))
             .await?;
         Ok(copied)
     }

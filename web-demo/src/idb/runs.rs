@@ -12,7 +12,8 @@
 //! the read-ahead answer cut to that length. Message bytes never change under a UID, and
 //! the engine's own runs are read before their messages are written out just the same, so
 //! an answer read a little earlier says nothing the engine would not have said; still, a
-//! write through this store drops what was read ahead.
+//! write through this store that may remove messages drops what was read ahead (flag
+//! changes do not: a non-PEEK FETCH sets `\Seen` on every message it walks).
 
 use std::cell::RefCell;
 use std::future::{poll_fn, ready, Future};
