@@ -138,6 +138,46 @@ async fn bytes_runs_read_ahead_answer_as_fresh_reads_do() {
     assert!(rest.iter().filter(|r| r.0 != 25).all(|r| r.1.is_some()));
 }
 
+#[wasm_bindgen_test]
+async fn an_append_after_another_handle_wrote_takes_the_next_uid() {
+    // IndexedDbStore writes an APPEND before it has read the mailbox row again when the
+    // row should still be the one it wrote last; another writer must make it start over.
+    let name = fresh_name("tidings-appends");
+    let (a, b) = (open(&name).await, open(&name).await);
+    a.add_user("ap", "pw").await.expect("user");
+    let acct = Account { name: "ap".into() };
+    let inbox = MailboxName::new("INBOX");
+    async fn append(s: &IndexedDbStore, acct: &Account, inbox: &MailboxName, i: u8) -> Uid {
+        let msg = test_message(&format!("append {i}"), &[Flag::Seen], 1 + i);
+        s.append(acct, inbox, msg).await.expect("append").uid
+    }
+    assert_eq!(append(&a, &acct, &inbox, 1).await, 1);
+    assert_eq!(append(&a, &acct, &inbox, 2).await, 2);
+    assert_eq!(append(&b, &acct, &inbox, 3).await, 3);
+    assert_eq!(append(&a, &acct, &inbox, 4).await, 4);
+    assert_eq!(append(&a, &acct, &inbox, 5).await, 5);
+    let id = a.snapshot(&acct, &inbox).await.expect("select").id;
+    b.store_flags(&acct, id, &[1], StoreOp::Add, &[Flag::Flagged], None)
+        .await
+        .expect("flags");
+    assert_eq!(append(&a, &acct, &inbox, 6).await, 6);
+    let snap = b.snapshot(&acct, &inbox).await.expect("select");
+    assert_eq!(snap.uidnext, 7);
+    assert_eq!(
+        snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>()
+    );
+    // Every message's bytes are its own, none lost to an undone write.
+    let run = a
+        .message_bytes_run(&acct, id, &(1..=6).collect::<Vec<_>>(), usize::MAX)
+        .await
+        .expect("bytes");
+    for (uid, bytes) in run {
+        let text = String::from_utf8_lossy(bytes.as_deref().expect("bytes")).into_owned();
+        assert!(text.contains(&format!("append {uid}")), "UID {uid}");
+    }
+}
+
 fn web_sys_log(s: &str) {
     wasm_bindgen_test::console_log!("{s}");
 }

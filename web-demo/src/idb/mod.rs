@@ -19,6 +19,8 @@ use tidings_engine::store::{Account, MailboxId, Notifier, StoreError, StoreResul
 
 pub(crate) use tables::Tables;
 
+use crate::records::MailboxRec;
+
 /// Object store names.
 pub(crate) const ACCOUNTS: &str = "accounts";
 pub(crate) const MAILBOXES: &str = "mailboxes";
@@ -58,6 +60,10 @@ pub struct IndexedDbStore {
     /// lets APPEND read one mailbox row instead of all of them. Checked against the row it
     /// names, so a rename or delete (here or in another tab) only costs the full lookup.
     mailbox_ids: RefCell<HashMap<(String, String), MailboxId>>,
+    /// The mailbox row as the last APPEND through this store wrote it: the next APPEND to
+    /// that mailbox writes at once and only checks, in the same transaction, that the row
+    /// is still this.
+    last_append: RefCell<Option<MailboxRec>>,
     /// The bytes run FETCH or SEARCH will most likely ask for next, being read.
     read_ahead: runs::ReadAhead,
 }
@@ -112,6 +118,7 @@ impl IndexedDbStore {
             name: name.to_string(),
             notifier,
             mailbox_ids: RefCell::default(),
+            last_append: RefCell::default(),
             read_ahead: runs::ReadAhead::default(),
         };
         store.seed_counters().await?;

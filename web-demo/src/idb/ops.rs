@@ -120,6 +120,27 @@ fn insert_all<'a>(
     Ok((mapping, writes))
 }
 
+/// Starts writing `message` into `m` under its next UID with a new modseq (as `insert_all`
+/// for one message, without waiting for the writes); `m` becomes the row as written.
+fn write_append(t: &Tables<'_>, m: &mut MailboxRec, message: &NewMessage) -> StoreResult<Appended> {
+    let uid = m.uidnext;
+    m.uidnext = uid
+        .checked_add(1)
+        .ok_or_else(|| StoreError::Cannot(UID_SPACE.into()))?;
+    let mut rec = MessageRec::new(message);
+    let flags = canonical_flags(&rec.head.flag_values(), &mut m.keywords);
+    rec.head.set_flags(&flags);
+    rec.head.uid = uid;
+    rec.head.modseq = m.bump();
+    t.put_message_unwatched(m.id, &rec, &message.raw)?;
+    t.put_mailbox_unwatched(m)?;
+    Ok(Appended {
+        mailbox: m.id,
+        uidvalidity: m.uidvalidity,
+        uid,
+    })
+}
+
 /// Removes exactly these UIDs with one new modseq, leaving tombstones; returns the removed
 /// ones, ascending. The caller writes `mb`.
 async fn remove_all(t: &Tables<'_>, mb: &mut MailboxRec, uids: &[Uid]) -> StoreResult<Vec<Uid>> {
@@ -462,38 +483,48 @@ impl Store for IndexedDbStore {
         Ok(claimed)
     }
 
-    /// One readwrite transaction and two waits on IndexedDB: the mailbox row, then the
-    /// message, its bytes and the mailbox row written and the commit asked for together.
-    /// Only the commit is awaited (a write that fails aborts the transaction, and the
-    /// commit reports it), so the message is stored before the answer, as always.
+    /// One readwrite transaction and two waits on IndexedDB. Usually the mailbox row is
+    /// the one this store wrote at the last APPEND to it: the writes then go out with the
+    /// read of that row, and the commit once the row proved unchanged (else the transaction
+    /// is dropped, undoing the writes, and the APPEND starts over from the row it read).
+    /// Otherwise the row is read first, then the writes and the commit go out together.
+    /// Either way only reads and the commit are awaited (a write that fails aborts the
+    /// transaction, and the commit reports it): the message is stored before the answer.
     async fn append(
         &self,
         account: &Account,
         mailbox: &MailboxName,
         message: NewMessage,
     ) -> StoreResult<Appended> {
-        let tx = self.begin(true)?;
-        let appended = {
-            let t = Tables::new(&tx)?;
-            let mut m = self.mailbox_named(&t, account, &normal(mailbox)).await?;
-            let uid = m.uidnext;
-            m.uidnext = uid
-                .checked_add(1)
-                .ok_or_else(|| StoreError::Cannot(UID_SPACE.into()))?;
-            let mut rec = MessageRec::new(&message);
-            let flags = canonical_flags(&rec.head.flag_values(), &mut m.keywords);
-            rec.head.set_flags(&flags);
-            rec.head.uid = uid;
-            rec.head.modseq = m.bump();
-            t.put_message_unwatched(m.id, &rec, &message.raw)?;
-            t.put_mailbox_unwatched(&m)?;
-            Appended {
-                mailbox: m.id,
-                uidvalidity: m.uidvalidity,
-                uid,
+        let name = normal(mailbox);
+        let last = self.last_append.borrow().clone();
+        if let Some(last) = last.filter(|m| m.account == account.name && m.name == name.as_str()) {
+            let tx = self.begin(true)?;
+            let (appended, after, current) = {
+                let t = Tables::new(&tx)?;
+                let current = t.mailbox_row(last.id);
+                let mut m = last.clone();
+                let appended = write_append(&t, &mut m, &message)?;
+                (appended, m, current.await?)
+            };
+            if current.as_ref() == Some(&last) {
+                self.commit(tx, Some(account)).await?;
+                *self.last_append.borrow_mut() = Some(after);
+                return Ok(appended);
             }
+            // Changed meanwhile (another session, another tab): undo, and read it.
+            drop(tx);
+        }
+        *self.last_append.borrow_mut() = None;
+        let tx = self.begin(true)?;
+        let (appended, after) = {
+            let t = Tables::new(&tx)?;
+            let mut m = self.mailbox_named(&t, account, &name).await?;
+            let appended = write_append(&t, &mut m, &message)?;
+            (appended, m)
         };
         self.commit(tx, Some(account)).await?;
+        *self.last_append.borrow_mut() = Some(after);
         Ok(appended)
     }
 
