@@ -13,6 +13,9 @@
 #   KEEP=1 ...                          # keep the temp dir (raw outputs, logs)
 #   PROFILE=DIR ...                     # also save the page's CPU profile (DevTools format)
 #                                       # of the Chromium run as DIR/chromium.cpuprofile
+#   WEB_ROOT=DIR ...                    # serve the page from DIR (www/ and pkg/) instead of
+#                                       # web-demo/: another build of it, to compare the two
+#                                       # under the same conditions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -98,7 +101,7 @@ load node "$ADDR" "${PIDS[-1]}"
 stop_pid "${PIDS[-1]}"
 
 # ---- headless Chromium through the shim ----------------------------------------------------
-"$TIDINGS" shim --imap 127.0.0.1:0 --http 127.0.0.1:0 --web-root "$ROOT/web-demo" \
+"$TIDINGS" shim --imap 127.0.0.1:0 --http 127.0.0.1:0 --web-root "${WEB_ROOT:-$ROOT/web-demo}" \
     > "$T/shim.out" 2> "$T/shim.err" &
 PIDS+=($!)
 ADDR=$(imap_addr "$T/shim.out" $!) || { cat "$T/shim.err" >&2; echo "shim did not start" >&2; exit 1; }

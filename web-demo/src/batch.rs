@@ -42,6 +42,50 @@ where
     Ok(out)
 }
 
+/// The UID range to read with one request instead of one per UID: when `uids` ascend and
+/// the range holds at most as many other UIDs as asked-for ones (which it reads for
+/// nothing). `UID FETCH 1:*` and the runs it is read in are such ranges.
+pub(crate) fn dense_range(uids: &[Uid]) -> Option<(Uid, Uid)> {
+    let (&first, &last) = (uids.first()?, uids.last()?);
+    let ascending = uids.windows(2).all(|w| w[0] < w[1]);
+    let span = u64::from(last - first.min(last)) + 1;
+    (ascending && span <= 2 * uids.len() as u64).then_some((first, last))
+}
+
+/// The rows of `uids` (ascending) from `rows` (ascending by UID, perhaps with others), in
+/// the shape `read_rows` gives: every UID asked for, `None` where there is no row.
+pub(crate) fn pick<T>(uids: &[Uid], rows: Vec<(Uid, T)>) -> Vec<(Uid, Option<T>)> {
+    let mut rows = rows.into_iter().peekable();
+    uids.iter()
+        .map(|&uid| {
+            while rows.next_if(|r| r.0 < uid).is_some() {}
+            (uid, rows.next_if(|r| r.0 == uid).map(|r| r.1))
+        })
+        .collect()
+}
+
+/// Runs asked for with fewer UIDs than this are not read ahead: a client fetching one
+/// message at a time need not want the next.
+pub(crate) const READ_AHEAD_MIN: usize = 16;
+
+/// The UIDs the engine will most likely ask for after `asked`, of which the answer covered
+/// the first `covered`: as many again, consecutive from the first one not covered (a run
+/// cut short by its byte budget is asked again from there). `None` unless `asked` is a long
+/// consecutive run, as the engine asks for when it walks `UID FETCH 1:*` over a mailbox.
+pub(crate) fn next_uids(asked: &[Uid], covered: usize) -> Option<Vec<Uid>> {
+    let consecutive = asked.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
+    if !consecutive || asked.len() < READ_AHEAD_MIN || covered == 0 {
+        return None;
+    }
+    let start = match asked.get(covered) {
+        Some(&u) => u,
+        None => asked.last()?.checked_add(1)?,
+    };
+    let n = u32::try_from(asked.len()).ok()?;
+    let end = start.checked_add(n - 1)?;
+    Some((start..=end).collect())
+}
+
 /// The rows found, without the UIDs that had none.
 pub(crate) fn found<U>(rows: Vec<(Uid, Option<U>)>) -> Vec<U> {
     rows.into_iter().filter_map(|(_, v)| v).collect()
@@ -146,6 +190,43 @@ mod tests {
         assert_eq!(run_within(&sizes, 15).len(), 3);
         assert_eq!(run_within(&sizes, usize::MAX).len(), 4);
         assert!(run_within(&[], 10).is_empty());
+    }
+
+    #[test]
+    fn only_ascending_runs_without_many_gaps_are_read_as_a_range() {
+        assert_eq!(dense_range(&[]), None);
+        assert_eq!(dense_range(&[7]), Some((7, 7)));
+        assert_eq!(dense_range(&(1..=64).collect::<Vec<_>>()), Some((1, 64)));
+        // Half the range asked for is still worth one request; less is not.
+        assert_eq!(dense_range(&[1, 3, 5, 7]), Some((1, 7)));
+        assert_eq!(dense_range(&[1, 2, 100]), None);
+        assert_eq!(dense_range(&[3, 2, 1]), None);
+        assert_eq!(dense_range(&[2, 2]), None);
+    }
+
+    #[test]
+    fn picking_from_a_range_keeps_the_uids_asked_for_in_order() {
+        let rows = vec![(1, 'a'), (2, 'b'), (4, 'd'), (5, 'e')];
+        assert_eq!(
+            pick(&[2, 3, 5, 6], rows),
+            vec![(2, Some('b')), (3, None), (5, Some('e')), (6, None)]
+        );
+        assert_eq!(pick::<u8>(&[1], Vec::new()), vec![(1, None)]);
+    }
+
+    #[test]
+    fn the_run_read_ahead_follows_what_was_covered() {
+        let asked: Vec<Uid> = (1..=20).collect();
+        assert_eq!(next_uids(&asked, 20), Some((21..=40).collect()));
+        // Cut short by its byte budget: the engine asks again from the first left out.
+        assert_eq!(next_uids(&asked, 2), Some((3..=22).collect()));
+        assert_eq!(next_uids(&asked, 0), None);
+        // Gaps, short runs and the end of the UID space: no guess.
+        let gappy: Vec<Uid> = (1..=20).map(|u| u * 2).collect();
+        assert_eq!(next_uids(&gappy, 20), None);
+        assert_eq!(next_uids(&[1, 2, 3], 3), None);
+        let top: Vec<Uid> = (u32::MAX - 19..=u32::MAX).collect();
+        assert_eq!(next_uids(&top, 20), None);
     }
 
     #[test]

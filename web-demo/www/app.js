@@ -2,7 +2,7 @@
 // relayed client), and shows the protocol, the mailboxes and a console, all updating live.
 
 import { ShimLink } from './shim-link.js';
-import { LineSplitter, TranscriptView, classifyServer } from './transcript.js';
+import { LineSplitter, TranscriptView, classifyServer, scheduleUi } from './transcript.js';
 
 const USER = 'demo';
 const PASSWORD = 'demo';
@@ -25,7 +25,7 @@ const state = {
 window.tidings = state;
 
 const transcript = new TranscriptView($('transcript'));
-const consoleLog = new TranscriptView($('console-log'), { showConn: false, max: 1000 });
+const consoleLog = new TranscriptView($('console-log'), { showConn: false });
 
 main().catch((e) => fail(`The page failed: ${e && e.message ? e.message : e}`));
 
@@ -168,14 +168,11 @@ function closed(key, why) {
   renderConnList();
 }
 
-// Byte counters change with every chunk; redrawing the list a few times a second is plenty
-// (once per frame kept the tab re-laying out the page all through a big APPEND or FETCH).
-const CONN_LIST_MS = 250;
-let connListPending = false;
+// Byte counters change with every chunk; redrawing the list a few times a second, in the
+// same tick as the transcript (one layout for both), is plenty: once per frame kept the tab
+// re-laying out the page all through a big APPEND or FETCH.
 function renderConnListSoon() {
-  if (connListPending) return;
-  connListPending = true;
-  setTimeout(() => { connListPending = false; renderConnList(); }, CONN_LIST_MS);
+  scheduleUi(renderConnList);
 }
 
 function renderConnList() {

@@ -130,10 +130,10 @@ export class ShimLink {
       case T_DATA: {
         const conn = this.conns.get(f.id);
         if (!conn || f.payload.length === 0) return;
-        // Copy: the engine may keep the bytes, and the payload views the message buffer.
-        const bytes = f.payload.slice();
-        this.hooks.onClientBytes(f.id, bytes);
-        conn.feed(bytes);
+        // No copy: `feed` copies into the engine at once, and the transcript copies what
+        // it keeps; the view is not used after this.
+        this.hooks.onClientBytes(f.id, f.payload);
+        conn.feed(f.payload);
         break;
       }
       case T_CLOSE: {

@@ -4,9 +4,58 @@
 const decoder = new TextDecoder('utf-8', { fatal: false });
 const LITERAL_AT_END = /~?\{(\d+)\+?\}$/;
 const MAX_LINE = 64 * 1024;
-const LITERAL_PREVIEW = 2048;
-/** How often new transcript rows are put on screen, in ms. */
-const FLUSH_MS = 250;
+/** Literal bytes shown: a literal row shows about six lines (CSS `max-height: 9em`), and the
+ * new rows on screen are laid out (text shaped, lines broken) in the frame that adds them. */
+const LITERAL_PREVIEW = 512;
+/** Shortest and longest time between two screen updates, in ms. */
+const TICK_MIN_MS = 250;
+const TICK_MAX_MS = 2000;
+/** About the share of the tab's one thread screen updates may take. */
+const UI_SHARE = 0.04;
+
+const uiTasks = new Set();
+let uiTimer = null;
+let uiDelay = TICK_MIN_MS;
+
+/**
+ * Runs `fn` at the next screen update, together with every other update scheduled
+ * meanwhile (the transcripts, the connection list), so the page is laid out once per tick,
+ * not once per view. Ticks come every TICK_MIN_MS, or less often when one tick (its DOM
+ * changes, then the layout and paint they cause) took more than UI_SHARE of that time: a
+ * big APPEND or FETCH adds hundreds of transcript rows per tick, each tick then costs tens
+ * of ms, and the engine's connections wait for the thread meanwhile.
+ */
+export function scheduleUi(fn) {
+  uiTasks.add(fn);
+  if (uiTimer === null) uiTimer = setTimeout(uiTick, uiDelay);
+}
+
+function uiTick() {
+  const start = performance.now();
+  const tasks = [...uiTasks];
+  uiTasks.clear();
+  for (const t of tasks) {
+    try { t(); } catch (e) { console.error('screen update failed', e); }
+  }
+  const js = performance.now() - start;
+  // The layout and paint of the changes run in the next frame, and again in the one after
+  // (`content-visibility: auto` lays out the rows that turned out to be on screen). A frame
+  // callback runs before a frame's rendering, a timer set in it after. Until the last of
+  // these timers, `uiTimer` stays set, so what is scheduled meanwhile waits for the next tick.
+  afterFrame((first) => afterFrame((second) => {
+    const cost = js + first + second;
+    uiDelay = Math.min(TICK_MAX_MS, Math.max(TICK_MIN_MS, cost / UI_SHARE));
+    uiTimer = uiTasks.size > 0 ? setTimeout(uiTick, uiDelay) : null;
+  }));
+}
+
+/** Calls `then(ms)` after the next frame, with about how long that frame's rendering took. */
+function afterFrame(then) {
+  requestAnimationFrame(() => {
+    const frame = performance.now();
+    setTimeout(() => then(performance.now() - frame), 0);
+  });
+}
 
 /** Turns a byte stream (any chunking) into line and literal events. */
 export class LineSplitter {
@@ -87,18 +136,22 @@ export function classifyServer(line) {
 
 /**
  * A bounded, auto-scrolling list of transcript entries with a connection filter. New rows
- * go into the document together, at most every FLUSH_MS: adding them one by one (a layout of
- * the whole list per IMAP line), or even once per animation frame, was most of the page's
- * CPU while a client appended or fetched a thousand messages (bench/wasm.sh).
+ * go into the document together, a few times a second (see `scheduleUi`): adding them one
+ * by one (a layout of the whole list per IMAP line), or even once per animation frame, was
+ * most of the page's CPU while a client appended or fetched a thousand messages
+ * (bench/wasm.sh). A tick's cost grows with the rows it lays out, and under such a flood
+ * every row is new each tick: with 3,000 rows a tick took 10-70 ms of the tab's one thread,
+ * with 1,000 still 30-40 ms. 400 rows are ten screens or so of history.
  */
 export class TranscriptView {
-  constructor(container, { max = 3000, showConn = true } = {}) {
+  constructor(container, { max = 400, showConn = true } = {}) {
     this.el = container;
     this.max = max;
     this.showConn = showConn;
     this.filter = null;   // null = all, else a connection key
-    this.pending = [];    // rows not yet in the document, oldest first (at most `max`)
+    this.pending = [];    // entries not yet in the document, oldest first (under 2 × `max`)
     this.flushQueued = false;
+    this.flushFn = () => this.flush();
   }
 
   setFilter(key) {
@@ -112,9 +165,21 @@ export class TranscriptView {
 
   /** kind: 'client' | 'untagged' | 'cont' | 'tagged…' | 'literal' | 'event'. */
   add(connKey, connLabel, kind, text, hue) {
+    // Rows are built at the flush, and only the newest `max`: one FETCH of 1,000 messages
+    // gives 2,000 entries, most of which would never reach the screen.
+    this.pending.push({ connKey, connLabel, kind, text, hue });
+    if (this.pending.length >= 2 * this.max) this.pending = this.pending.slice(-this.max);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      scheduleUi(this.flushFn);
+    }
+  }
+
+  row({ connKey, connLabel, kind, text, hue }) {
     const row = document.createElement('div');
     row.className = `line ${kind}`;
     row.dataset.conn = connKey;
+    row.hidden = this.filter !== null && this.filter !== connKey;
     if (this.showConn) {
       const tag = document.createElement('span');
       tag.className = 'conn';
@@ -129,12 +194,7 @@ export class TranscriptView {
     body.className = 'text';
     body.textContent = text;
     row.append(dir, body);
-    this.pending.push(row);
-    if (this.pending.length > this.max) this.pending.splice(0, this.pending.length - this.max);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setTimeout(() => this.flush(), FLUSH_MS);
-    }
+    return row;
   }
 
   /** Puts the pending rows into the document (one layout), keeping at most `max` rows. */
@@ -142,13 +202,21 @@ export class TranscriptView {
     this.flushQueued = false;
     if (this.pending.length === 0) return;
     const stick = this.el.scrollTop + this.el.clientHeight >= this.el.scrollHeight - 30;
-    for (const row of this.pending) {
-      row.hidden = this.filter !== null && this.filter !== row.dataset.conn;
-    }
-    this.el.append(...this.pending);
+    const rows = this.pending.slice(-this.max).map((entry) => this.row(entry));
     this.pending = [];
-    let extra = this.el.childElementCount - this.max;
-    while (extra-- > 0) this.el.firstElementChild.remove();
+    if (rows.length >= this.max) {
+      this.el.replaceChildren(...rows);
+    } else {
+      this.el.append(...rows);
+      const extra = this.el.childElementCount - this.max;
+      if (extra > 0) {
+        // The oldest rows go in one removal, not one DOM mutation each.
+        const old = document.createRange();
+        old.setStartBefore(this.el.firstElementChild);
+        old.setEndAfter(this.el.children[extra - 1]);
+        old.deleteContents();
+      }
+    }
     if (stick) this.el.scrollTop = this.el.scrollHeight;
   }
 }

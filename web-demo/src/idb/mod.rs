@@ -6,6 +6,7 @@
 //! (`[mailboxId, uid]`), `subscriptions` (`[account, name]`), `counters` (name → number).
 
 mod ops;
+mod runs;
 mod tables;
 
 use std::cell::RefCell;
@@ -14,9 +15,11 @@ use std::collections::HashMap;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
-use tidings_engine::store::{Account, Notifier, StoreError, StoreResult};
+use tidings_engine::store::{Account, MailboxId, Notifier, StoreError, StoreResult};
 
 pub(crate) use tables::Tables;
+
+use crate::records::MailboxRec;
 
 /// Object store names.
 pub(crate) const ACCOUNTS: &str = "accounts";
@@ -53,6 +56,16 @@ pub struct IndexedDbStore {
     db: Database,
     name: String,
     notifier: Notifier,
+    /// (account, mailbox name) → the mailbox id it had when last looked up: a hint that
+    /// lets APPEND read one mailbox row instead of all of them. Checked against the row it
+    /// names, so a rename or delete (here or in another tab) only costs the full lookup.
+    mailbox_ids: RefCell<HashMap<(String, String), MailboxId>>,
+    /// The mailbox row as the last APPEND through this store wrote it: the next APPEND to
+    /// that mailbox writes at once and only checks, in the same transaction, that the row
+    /// is still this.
+    last_append: RefCell<Option<MailboxRec>>,
+    /// The bytes run FETCH or SEARCH will most likely ask for next, being read.
+    read_ahead: runs::ReadAhead,
 }
 
 impl std::fmt::Debug for IndexedDbStore {
@@ -66,6 +79,20 @@ impl std::fmt::Debug for IndexedDbStore {
 /// Maps an IndexedDB failure to a backend error that says what we were doing.
 pub(crate) fn backend(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("IndexedDB {what}: {err}"))
+}
+
+/// A transaction over every table of `db`. Mutations use `write`; reads are dropped
+/// (aborted) when done, which undoes nothing.
+pub(crate) fn begin_on(db: &Database, write: bool) -> StoreResult<Transaction<'_>> {
+    let mode = if write {
+        TransactionMode::Readwrite
+    } else {
+        TransactionMode::Readonly
+    };
+    db.transaction(ALL_TABLES)
+        .with_mode(mode)
+        .build()
+        .map_err(|e| backend("begin transaction", e))
 }
 
 impl IndexedDbStore {
@@ -90,6 +117,9 @@ impl IndexedDbStore {
             db,
             name: name.to_string(),
             notifier,
+            mailbox_ids: RefCell::default(),
+            last_append: RefCell::default(),
+            read_ahead: runs::ReadAhead::default(),
         };
         store.seed_counters().await?;
         Ok(store)
@@ -136,19 +166,22 @@ impl IndexedDbStore {
         self.commit(tx, None).await
     }
 
-    /// A transaction over every table. Mutations use `write`; reads are dropped (aborted)
-    /// when done, which undoes nothing.
+    /// A transaction over every table (see [`begin_on`]).
     pub(crate) fn begin(&self, write: bool) -> StoreResult<Transaction<'_>> {
-        let mode = if write {
-            TransactionMode::Readwrite
-        } else {
-            TransactionMode::Readonly
-        };
-        self.db
-            .transaction(ALL_TABLES)
-            .with_mode(mode)
-            .build()
-            .map_err(|e| backend("begin transaction", e))
+        begin_on(&self.db, write)
+    }
+
+    /// [`commit`](Self::commit) for a transaction that may remove messages (EXPUNGE, MOVE,
+    /// DELETE, RENAME of INBOX): a bytes run read ahead before it is dropped, since it may
+    /// hold messages that are gone. Other writes leave message bytes as they were.
+    pub(crate) async fn commit_removing(
+        &self,
+        tx: Transaction<'_>,
+        changed: Option<&Account>,
+    ) -> StoreResult<()> {
+        let done = self.commit(tx, changed).await;
+        self.read_ahead.clear();
+        done
     }
 
     /// Commits `tx`, then wakes the account's watchers if it changed something.

@@ -1,7 +1,7 @@
 //! The `Store` methods of `IndexedDbStore`: MemoryStore's rules, one transaction per call.
 //! Each method opens a transaction, works through `Tables`, and commits only on success.
 
-use std::future::{ready, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -14,9 +14,9 @@ use tidings_engine::store::{
 };
 use tidings_engine::types::{DateTime, Flag, SpecialUse, Uid};
 
-use super::{IndexedDbStore, Tables};
+use super::{runs, IndexedDbStore, Tables};
 use crate::batch;
-use crate::records::{AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
+use crate::records::{decode, AccountRec, MailboxRec, MessageHead, MessageRec, TombstoneRec};
 use tidings_engine::store::{
     apply_flag_op, normal_name as normal, password_matches, sorted_uids as sorted,
 };
@@ -118,6 +118,27 @@ fn insert_all<'a>(
         mapping.push((old, uid));
     }
     Ok((mapping, writes))
+}
+
+/// Starts writing `message` into `m` under its next UID with a new modseq (as `insert_all`
+/// for one message, without waiting for the writes); `m` becomes the row as written.
+fn write_append(t: &Tables<'_>, m: &mut MailboxRec, message: &NewMessage) -> StoreResult<Appended> {
+    let uid = m.uidnext;
+    m.uidnext = uid
+        .checked_add(1)
+        .ok_or_else(|| StoreError::Cannot(UID_SPACE.into()))?;
+    let mut rec = MessageRec::new(message);
+    let flags = canonical_flags(&rec.head.flag_values(), &mut m.keywords);
+    rec.head.set_flags(&flags);
+    rec.head.uid = uid;
+    rec.head.modseq = m.bump();
+    t.put_message_unwatched(m.id, &rec, &message.raw)?;
+    t.put_mailbox_unwatched(m)?;
+    Ok(Appended {
+        mailbox: m.id,
+        uidvalidity: m.uidvalidity,
+        uid,
+    })
 }
 
 /// Removes exactly these UIDs with one new modseq, leaving tombstones; returns the removed
@@ -262,7 +283,7 @@ impl Store for IndexedDbStore {
             // Subscriptions stay: RFC 9051 §6.3.9 forbids removing them unilaterally.
             t.delete_mailbox(mb.id).await?;
         }
-        self.commit(tx, Some(account)).await
+        self.commit_removing(tx, Some(account)).await
     }
 
     async fn rename_mailbox(
@@ -321,7 +342,7 @@ impl Store for IndexedDbStore {
                 }
             }
         }
-        self.commit(tx, Some(account)).await
+        self.commit_removing(tx, Some(account)).await
     }
 
     async fn set_subscribed(
@@ -404,6 +425,18 @@ impl Store for IndexedDbStore {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
         let m = t.mailbox(account, mailbox).await?;
+        if m.highest_modseq <= modseq {
+            // Every change (flags, a new message, an expunge) bumps the mailbox's modseq, so
+            // nothing has one above `modseq`: no need to read every head and tombstone, as
+            // each command's closing sync would (~10 ms for 1,000 messages).
+            return Ok(Changes {
+                highest_modseq: m.highest_modseq,
+                uidnext: m.uidnext,
+                changed: Vec::new(),
+                expunged: Vec::new(),
+                keywords: m.keywords,
+            });
+        }
         let mut expunged: Vec<Uid> = t
             .tombstones(mailbox)
             .await?
@@ -450,30 +483,48 @@ impl Store for IndexedDbStore {
         Ok(claimed)
     }
 
+    /// One readwrite transaction and two waits on IndexedDB. Usually the mailbox row is
+    /// the one this store wrote at the last APPEND to it: the writes then go out with the
+    /// read of that row, and the commit once the row proved unchanged (else the transaction
+    /// is dropped, undoing the writes, and the APPEND starts over from the row it read).
+    /// Otherwise the row is read first, then the writes and the commit go out together.
+    /// Either way only reads and the commit are awaited (a write that fails aborts the
+    /// transaction, and the commit reports it): the message is stored before the answer.
     async fn append(
         &self,
         account: &Account,
         mailbox: &MailboxName,
         message: NewMessage,
     ) -> StoreResult<Appended> {
-        let tx = self.begin(true)?;
-        let appended = {
-            let t = Tables::new(&tx)?;
-            let mbs = t.mailboxes_of(account).await?;
-            let mut m = find(&mbs, &normal(mailbox))
-                .ok_or(StoreError::NoSuchMailbox)?
-                .clone();
-            let rec = MessageRec::new(&message);
-            let (mapping, mut writes) = insert_all(&t, &mut m, vec![(rec, message.raw.to_vec())])?;
-            writes.push(Box::pin(t.put_mailbox(&m)));
-            finish(writes).await?;
-            Appended {
-                mailbox: m.id,
-                uidvalidity: m.uidvalidity,
-                uid: mapping.first().map(|p| p.1).unwrap_or_default(),
+        let name = normal(mailbox);
+        let last = self.last_append.borrow().clone();
+        if let Some(last) = last.filter(|m| m.account == account.name && m.name == name.as_str()) {
+            let tx = self.begin(true)?;
+            let (appended, after, current) = {
+                let t = Tables::new(&tx)?;
+                let current = t.mailbox_row(last.id);
+                let mut m = last.clone();
+                let appended = write_append(&t, &mut m, &message)?;
+                (appended, m, current.await?)
+            };
+            if current.as_ref() == Some(&last) {
+                self.commit(tx, Some(account)).await?;
+                *self.last_append.borrow_mut() = Some(after);
+                return Ok(appended);
             }
+            // Changed meanwhile (another session, another tab): undo, and read it.
+            drop(tx);
+        }
+        *self.last_append.borrow_mut() = None;
+        let tx = self.begin(true)?;
+        let (appended, after) = {
+            let t = Tables::new(&tx)?;
+            let mut m = self.mailbox_named(&t, account, &name).await?;
+            let appended = write_append(&t, &mut m, &message)?;
+            (appended, m)
         };
         self.commit(tx, Some(account)).await?;
+        *self.last_append.borrow_mut() = Some(after);
         Ok(appended)
     }
 
@@ -535,7 +586,7 @@ impl Store for IndexedDbStore {
             t.put_mailbox(&m).await?;
             removed
         };
-        self.commit(tx, (!removed.is_empty()).then_some(account))
+        self.commit_removing(tx, (!removed.is_empty()).then_some(account))
             .await?;
         Ok(removed)
     }
@@ -574,7 +625,8 @@ impl Store for IndexedDbStore {
         Ok(batch::info(uid, msg))
     }
 
-    /// One readonly transaction for the whole run (see `batch`).
+    /// One readonly transaction for the whole run (see `batch`); a dense run of UIDs (as
+    /// `UID FETCH 1:*` asks for) is one request.
     async fn message_infos(
         &self,
         account: &Account,
@@ -584,6 +636,18 @@ impl Store for IndexedDbStore {
         let tx = self.begin(false)?;
         let t = Tables::new(&tx)?;
         let check = t.mailbox(account, mailbox);
+        if let Some((first, last)) = batch::dense_range(uids) {
+            let rows = t.message_rows_in(mailbox, first, last);
+            check.await?;
+            let mut infos = Vec::with_capacity(uids.len());
+            for row in rows.await? {
+                let uid = MessageHead::decode(&row, "message")?.uid;
+                if uids.binary_search(&uid).is_ok() {
+                    infos.push(batch::info(uid, decode(&row, "message")?));
+                }
+            }
+            return Ok(infos);
+        }
         let rows = batch::read_rows(check, uids, |u| t.message(mailbox, u), batch::info).await?;
         Ok(batch::found(rows))
     }
@@ -629,8 +693,8 @@ impl Store for IndexedDbStore {
         Ok(batch::found(rows))
     }
 
-    /// One readonly transaction: the heads give the sizes, then only the bytes of the run
-    /// that fits `max_bytes` are read.
+    /// See `runs`: one readonly transaction per run, and the next run of a long walk read
+    /// ahead.
     async fn message_bytes_run(
         &self,
         account: &Account,
@@ -638,21 +702,19 @@ impl Store for IndexedDbStore {
         uids: &[Uid],
         max_bytes: usize,
     ) -> StoreResult<RunBytes> {
-        let tx = self.begin(false)?;
-        let t = Tables::new(&tx)?;
-        let check = t.mailbox(account, mailbox);
-        let head = |u| t.message_head(mailbox, u);
-        let sizes = batch::read_rows(check, uids, head, |_, h| h.size).await?;
-        let run = batch::run_within(&sizes, max_bytes);
-        let present: Vec<Uid> = run.iter().filter(|r| r.1.is_some()).map(|r| r.0).collect();
-        let blobs = batch::read_rows(
-            ready(Ok(())),
-            &present,
-            |u| t.blob(mailbox, u),
-            |_, raw| Arc::<[u8]>::from(raw),
-        )
-        .await?;
-        Ok(batch::in_place(run, blobs))
+        let run = match self
+            .read_ahead
+            .take(account, mailbox, uids, max_bytes)
+            .await
+        {
+            Some(run) => run,
+            None => runs::read(&self.db, account, mailbox, uids, max_bytes).await?,
+        };
+        if let Some(next) = batch::next_uids(uids, run.len()) {
+            self.read_ahead
+                .start(&self.db, account, mailbox, next, max_bytes);
+        }
+        Ok(run)
     }
 
     async fn message_bytes(
@@ -690,6 +752,32 @@ impl Store for IndexedDbStore {
 }
 
 impl IndexedDbStore {
+    /// The account's mailbox `name` (normalized). First the row of the id this name had last
+    /// time (one `get`); it counts only if it still has this account and name, since names
+    /// are unique per account. Otherwise every mailbox of the account is read (which also
+    /// checks the account exists; a hint is only ever stored after that check, and accounts
+    /// are never removed).
+    async fn mailbox_named(
+        &self,
+        t: &Tables<'_>,
+        account: &Account,
+        name: &MailboxName,
+    ) -> StoreResult<MailboxRec> {
+        let key = (account.name.clone(), name.as_str().to_string());
+        let hint = self.mailbox_ids.borrow().get(&key).copied();
+        if let Some(id) = hint {
+            if let Some(rec) = t.mailbox_row(id).await? {
+                if rec.account == account.name && rec.name == name.as_str() {
+                    return Ok(rec);
+                }
+            }
+        }
+        let mbs = t.mailboxes_of(account).await?;
+        let rec = find(&mbs, name).ok_or(StoreError::NoSuchMailbox)?.clone();
+        self.mailbox_ids.borrow_mut().insert(key, rec.id);
+        Ok(rec)
+    }
+
     /// COPY, or MOVE when `expunge_source`: both in one transaction.
     async fn copy_or_move(
         &self,
@@ -726,7 +814,7 @@ impl IndexedDbStore {
                 mapping,
             }
         };
-        self.commit(tx, (!copied.mapping.is_empty()).then_some(account))
+        self.commit_removing(tx, (!copied.mapping.is_empty()).then_some(account))
             .await?;
         Ok(copied)
     }

@@ -1,6 +1,7 @@
 //! Typed access to the object stores of one transaction: keys built the same way everywhere,
 //! values decoded from postcard, every IndexedDB failure turned into `StoreError::Backend`.
 
+use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
@@ -42,6 +43,22 @@ fn mailbox_range(mailbox: MailboxId) -> KeyRange<JsValue> {
         message_key(mailbox, u32::MAX),
         false,
     )
+}
+
+/// The keys of UIDs `first..=last` of one mailbox.
+fn uid_range(mailbox: MailboxId, first: Uid, last: Uid) -> KeyRange<JsValue> {
+    KeyRange::Bound(
+        message_key(mailbox, first),
+        false,
+        message_key(mailbox, last),
+        false,
+    )
+}
+
+/// The UID in a `[mailboxId, uid]` key.
+fn key_uid(key: &JsValue) -> Option<Uid> {
+    let uid = Array::from(key).get(1).as_f64()?;
+    (uid >= 0.0 && uid <= f64::from(Uid::MAX)).then_some(uid as Uid)
 }
 
 fn subscription_key(account: &str, name: &str) -> JsValue {
@@ -129,6 +146,22 @@ impl<'a> Tables<'a> {
         let started =
             encode(value, what).map(|bytes| Self::put_raw(table, key, bytes_value(&bytes), what));
         async move { started?.await }
+    }
+
+    /// Issues a write nobody waits for: no listener, so no callback into wasm when it is
+    /// done. Only for readwrite transactions that are then committed and awaited: a write
+    /// that fails aborts its transaction, so the commit reports it.
+    fn put_unwatched(
+        table: &ObjectStore<'_>,
+        key: &JsValue,
+        value: &JsValue,
+        what: &str,
+    ) -> StoreResult<()> {
+        table
+            .as_sys()
+            .put_with_key(value, key)
+            .map(drop)
+            .map_err(|e| backend(&format!("write {what}"), format!("{e:?}")))
     }
 
     async fn delete(
@@ -254,6 +287,25 @@ impl<'a> Tables<'a> {
             .ok_or(StoreError::NoSuchMailbox)
     }
 
+    /// The mailbox row `id`, whoever owns it; starts the read at once.
+    pub fn mailbox_row(
+        &self,
+        id: MailboxId,
+    ) -> impl Future<Output = StoreResult<Option<MailboxRec>>> {
+        Self::get(&self.mailboxes, JsValue::from_f64(id as f64), "mailbox")
+    }
+
+    /// Writes a mailbox row without waiting for it (see [`Tables::put_unwatched`]).
+    pub fn put_mailbox_unwatched(&self, rec: &MailboxRec) -> StoreResult<()> {
+        let bytes = encode(rec, "mailbox")?;
+        Self::put_unwatched(
+            &self.mailboxes,
+            &JsValue::from_f64(rec.id as f64),
+            &bytes_value(&bytes),
+            "mailbox",
+        )
+    }
+
     /// Starts the write at once.
     pub fn put_mailbox(&self, rec: &MailboxRec) -> impl Future<Output = StoreResult<()>> {
         Self::put(
@@ -320,6 +372,76 @@ impl<'a> Tables<'a> {
         }
     }
 
+    /// The `messages` rows of UIDs `first..=last` of a mailbox, undecoded, in UID order
+    /// (each row names its UID): one request for the lot, started at once.
+    pub fn message_rows_in(
+        &self,
+        mailbox: MailboxId,
+        first: Uid,
+        last: Uid,
+    ) -> impl Future<Output = StoreResult<Vec<Vec<u8>>>> {
+        let rows = self
+            .messages
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(uid_range(mailbox, first, last))
+            .into_future();
+        async move {
+            let fail = |e: indexed_db_futures::error::Error| backend("list messages", e);
+            rows.await
+                .map_err(fail)?
+                .map(|row| value_bytes(row.map_err(fail)?, "message"))
+                .collect()
+        }
+    }
+
+    /// The bytes of UIDs `first..=last` of a mailbox with their UIDs, in UID order: the
+    /// values and their keys, two requests started at once.
+    pub fn blobs_in(
+        &self,
+        mailbox: MailboxId,
+        first: Uid,
+        last: Uid,
+    ) -> impl Future<Output = StoreResult<Vec<(Uid, Vec<u8>)>>> {
+        let range = || uid_range(mailbox, first, last);
+        let values = self
+            .blobs
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(range())
+            .into_future();
+        let keys = self
+            .blobs
+            .get_all_keys::<JsValue>()
+            .with_query::<JsValue, _>(range())
+            .into_future();
+        async move {
+            let fail = |e: indexed_db_futures::error::Error| backend("list blobs", e);
+            let values: Vec<JsValue> = values
+                .await
+                .map_err(fail)?
+                .collect::<Result<_, _>>()
+                .map_err(fail)?;
+            let keys: Vec<JsValue> = keys
+                .await
+                .map_err(fail)?
+                .collect::<Result<_, _>>()
+                .map_err(fail)?;
+            if keys.len() != values.len() {
+                return Err(StoreError::Backend(
+                    "IndexedDB gave blobs and keys that do not pair up".into(),
+                ));
+            }
+            keys.iter()
+                .zip(values)
+                .map(|(key, value)| {
+                    let uid = key_uid(key).ok_or_else(|| {
+                        StoreError::Backend("corrupt blob key in IndexedDB".into())
+                    })?;
+                    Ok((uid, value_bytes(value, "blob")?))
+                })
+                .collect()
+        }
+    }
+
     /// Starts the write at once.
     pub fn put_message(
         &self,
@@ -332,6 +454,20 @@ impl<'a> Tables<'a> {
             rec,
             "message",
         )
+    }
+
+    /// Writes a message row and its bytes without waiting for them (see
+    /// [`Tables::put_unwatched`]).
+    pub fn put_message_unwatched(
+        &self,
+        mailbox: MailboxId,
+        rec: &MessageRec,
+        raw: &[u8],
+    ) -> StoreResult<()> {
+        let key = message_key(mailbox, rec.head.uid);
+        let row = encode(rec, "message")?;
+        Self::put_unwatched(&self.messages, &key, &bytes_value(&row), "message")?;
+        Self::put_unwatched(&self.blobs, &key, &bytes_value(raw), "blob")
     }
 
     /// Removes a message row and its bytes.
