@@ -485,3 +485,25 @@ fn condstore_is_off_until_used() {
     let out = h.send(a, "s2 SELECT INBOX (CONDSTORE)\r\n");
     assert!(out.contains("* OK [HIGHESTMODSEQ "), "{out}");
 }
+
+/// The whole message (`BODY[]`, `BODY.PEEK[]<partial>`, `RFC822`) is the stored bytes, a NUL
+/// sent as 0x80 (as Dovecot), and a partial counts from the start of the message.
+#[test]
+fn whole_message_items_are_the_stored_bytes() {
+    let mut h = bench();
+    let c = login(&mut h, "bob", "pw");
+    let append = b"a APPEND INBOX ~{23+}\r\nSubject: nul\r\n\r\nab\0cd\r\n\r\n".to_vec();
+    assert!(String::from_utf8_lossy(&h.send_raw(c, append)).contains("a OK"));
+    h.send(c, "s SELECT INBOX\r\n");
+    let fetch = |h: &mut Harness<MemoryStore>, cmd: &str| h.send_raw(c, cmd.as_bytes());
+    let out = fetch(&mut h, "f1 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)\r\n");
+    let want =
+        b"* 1 FETCH (UID 1 BODY[] {23}\r\nSubject: nul\r\n\r\nab\x80cd\r\n RFC822.SIZE 23)\r\n";
+    assert!(out.starts_with(want), "{}", String::from_utf8_lossy(&out));
+    let out = fetch(&mut h, "f2 FETCH 1 (BODY.PEEK[]<14.8>)\r\n");
+    let want = b"* 1 FETCH (BODY[]<14> {8}\r\n\r\nab\x80cd\r)\r\n";
+    assert!(out.starts_with(want), "{}", String::from_utf8_lossy(&out));
+    let out = fetch(&mut h, "f3 FETCH 1 (RFC822)\r\n");
+    let want = b"* 1 FETCH (RFC822 {23}\r\nSubject: nul\r\n\r\nab\x80cd\r\n FLAGS (\\Seen";
+    assert!(out.starts_with(want), "{}", String::from_utf8_lossy(&out));
+}

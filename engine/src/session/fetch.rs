@@ -95,7 +95,7 @@ impl Session {
                     | FetchAttr::ModSeq
                     | FetchAttr::InternalDate
                     | FetchAttr::Rfc822Size
-            )
+            ) && !is_whole_message(i)
         });
         let needs_summary = items
             .iter()
@@ -297,6 +297,16 @@ impl Session {
     }
 }
 
+/// Is this item the whole message (`RFC822`, `BODY[]`, `BODY.PEEK[]<partial>`), which needs
+/// the stored bytes but not the parse?
+fn is_whole_message(item: &FetchAttr) -> bool {
+    match item {
+        FetchAttr::Rfc822 => true,
+        FetchAttr::BodySection { section, .. } => *section == Section::default(),
+        _ => false,
+    }
+}
+
 /// Does this item set `\Seen` (RFC 9051 §6.4.5: BODY[...] and BINARY[...] without PEEK,
 /// RFC822 and RFC822.TEXT)?
 fn sets_seen(item: &FetchAttr) -> bool {
@@ -355,7 +365,22 @@ fn write_item(
         }
         _ => {}
     }
-    // Every other item needs the parse; the caller loads it whenever one is asked for.
+    // The whole message is its bytes as stored; every other item needs the parse, which the
+    // caller loads whenever one is asked for.
+    if is_whole_message(item) {
+        let (name, partial) = match item {
+            FetchAttr::BodySection { partial, .. } => ("BODY[]", *partial),
+            _ => ("RFC822", None),
+        };
+        sep(out);
+        out.extend_from_slice(name.as_bytes());
+        if let Some(p) = partial {
+            out.extend_from_slice(format!("<{}>", p.start).as_bytes());
+        }
+        out.push(b' ');
+        write_literal(out, &crate::mime::replace_nul(apply_partial(raw, partial)));
+        return Ok(());
+    }
     let Some(parsed) = parsed else { return Ok(()) };
     let whole = Section::default();
     let header = Section {
