@@ -10,8 +10,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::frame::Frame;
 use super::hub::{open_info, Hub, ToClient};
 
-/// Read size for client bytes; each read becomes one DATA frame.
-const READ_CHUNK: usize = 16 * 1024;
+/// Read size for client bytes; each read becomes one DATA frame. 64 KiB: a typical APPEND
+/// (command line and a literal of tens of KB, sent together) reaches the page as one frame,
+/// one task and one session wake there instead of two or three.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Sent when a client connects and no page hosts the engine.
 pub fn no_page_bye(http_url: &str) -> String {
