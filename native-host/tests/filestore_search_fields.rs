@@ -220,8 +220,13 @@ async fn copies_share_the_row_and_collected_blobs_drop_it() {
             .copy(&acct, inbox, &[1, 2, 3], &mbox("Archive"))
             .await
             .expect("copy");
-        // The originals go; their blobs live on in the copies.
+        // The originals go; their blobs live on in the copies. A copy of 3 within INBOX
+        // (UID 4) names the same blob as UID 3 there.
         store.expunge(&acct, inbox, &[1, 2]).await.expect("expunge");
+        store
+            .copy(&acct, inbox, &[3], &mbox("INBOX"))
+            .await
+            .expect("copy within INBOX");
         store
             .snapshot(&acct, &mbox("Archive"))
             .await
@@ -238,6 +243,9 @@ async fn copies_share_the_row_and_collected_blobs_drop_it() {
         .map(|n| (n as Uid, vec![format!("message {n}")]))
         .collect();
     assert_eq!(subjects(&got), want, "copies answer from their blob's row");
+    let got = search(&store, inbox, 4, &["subject"]).await;
+    let three = vec!["message 3".to_string()];
+    assert_eq!(subjects(&got), vec![(3, three.clone()), (4, three)]);
 
     // Expunging the last names of blobs 1 and 2 collects them, and their rows.
     store
@@ -250,10 +258,10 @@ async fn copies_share_the_row_and_collected_blobs_drop_it() {
     );
     drop(store);
     assert_eq!(field_rows(dir.path()), 1);
-    // EXPUNGE and DELETE of its last two names collect the last.
+    // EXPUNGE and DELETE of its last three names collect the last.
     let store = open(dir.path());
     let acct = login(&store).await;
-    store.expunge(&acct, inbox, &[3]).await.expect("expunge");
+    store.expunge(&acct, inbox, &[3, 4]).await.expect("expunge");
     store
         .delete_mailbox(&acct, &mbox("Archive"))
         .await

