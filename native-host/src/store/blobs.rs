@@ -179,6 +179,13 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// The header block of a message: its bytes up to and including the blank line that ends
+/// the header, or all of them if there is none. [`BlobDir::read_header`] reads exactly this
+/// from a blob file; the `fields` table's rows are computed from it at delivery.
+pub(crate) fn header_block(bytes: &[u8]) -> &[u8] {
+    &bytes[..header_end(bytes).unwrap_or(bytes.len())]
+}
+
 /// Where the header block ends in `bytes` (just after its blank line), if it does.
 fn header_end(bytes: &[u8]) -> Option<usize> {
     let crlf = bytes
@@ -189,5 +196,37 @@ fn header_end(bytes: &[u8]) -> Option<usize> {
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_header_reads_the_header_block() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blobs = BlobDir::open(dir.path().join("blobs"), 1).expect("open");
+        let long = format!("X-Long: {}\r\n", "y".repeat(20_000));
+        let cases: Vec<Vec<u8>> = vec![
+            b"Subject: a\r\n\r\nbody\r\n\r\nmore".to_vec(),
+            b"Subject: bare lf\n\nbody\n".to_vec(),
+            b"Subject: no body\r\n".to_vec(),
+            b"\r\n\r\nbody only".to_vec(),
+            Vec::new(),
+            // The blank line straddles the reader's 8 KiB chunks.
+            [vec![b'a'; 8190], b"\r\n\r\nbody".to_vec()].concat(),
+            format!("{long}Subject: after a long field\r\n\r\nbody").into_bytes(),
+        ];
+        for raw in cases {
+            let id = blobs.write(&raw).expect("write");
+            let read = blobs.read_header(id).expect("read header");
+            assert_eq!(
+                read,
+                header_block(&raw),
+                "{:?}",
+                String::from_utf8_lossy(&raw)
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! A bounded memory of the per-message facts FETCH and SEARCH ask of whole mailboxes: size
 //! and INTERNALDATE, and the decoded, folded header fields SEARCH asks for most (Subject,
 //! From, To, Cc, Bcc, Date), so `FETCH 1:* (RFC822.SIZE)` and a repeated header search read
-//! neither redb nor files.
+//! neither redb nor files. A first search fills it from the `fields` table, written at
+//! delivery (`field_rows`), and reads only the files of messages without a row.
 //!
 //! A message's bytes never change and a (mailbox id, UID) pair is never reused, so an entry
 //! is never stale; expunged messages' entries only cost memory until their mailbox is
@@ -19,6 +20,8 @@ use tidings_engine::store::MailboxId;
 use tidings_engine::types::{DateTime, Uid};
 
 /// The fields kept, by bit. Others (`HEADER X-Whatever`) are read from the file each time.
+/// The bits are also stored in the `fields` table (`field_rows`): add names at the end,
+/// never reorder or remove one.
 pub(crate) const CACHED_FIELDS: [&str; 6] = ["subject", "from", "to", "cc", "bcc", "date"];
 
 /// Bytes a [`MessageCache`] may hold by default.

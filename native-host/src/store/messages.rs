@@ -3,8 +3,8 @@
 //!
 //! Blob sharing: COPY and MOVE never duplicate bytes; the copy names the same blob and
 //! `blob_refs[blob]` counts the messages naming it. When the count drops to zero (EXPUNGE,
-//! DELETE, a MOVE's source side is balanced by its destination) the blob's row and parse are
-//! removed in the same transaction and the file is deleted after the commit.
+//! DELETE, a MOVE's source side is balanced by its destination) the blob's row, parse and
+//! search fields are removed in the same transaction and the file is deleted after the commit.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use tidings_engine::store::{
 };
 use tidings_engine::types::{DateTime, Flag, Uid};
 
+use super::field_rows;
 use super::message_cache::{bit_names, field_bits, Lookup};
 use super::schema::{
     check_account, decode, encode, flag_strings, load_mailbox, load_message, mailbox_by_name,
@@ -46,6 +47,7 @@ pub(crate) fn drop_blob_ref(t: &mut Tables, blob: u64) -> StoreResult<Option<u64
     }
     t.blob_refs.remove(blob).bk()?;
     t.parsed.remove(blob).bk()?;
+    t.fields.remove(blob).bk()?;
     Ok(Some(blob))
 }
 
@@ -151,7 +153,8 @@ fn copy_in(
 
 impl Inner {
     /// APPEND: the blob is written and synced first; the transaction naming it commits after.
-    /// If the transaction fails, the blob is deleted again.
+    /// If the transaction fails, the blob is deleted again. The blob's parse and search
+    /// fields are stored with it (every delivery path, LMTP, `deliver` and import, ends here).
     pub(crate) fn append(
         &self,
         user: &str,
@@ -159,6 +162,7 @@ impl Inner {
         message: NewMessage,
     ) -> StoreResult<Appended> {
         let parsed = encode(message.parsed.as_ref())?;
+        let fields = field_rows::row_of(&message.raw)?;
         let blob = self
             .blobs
             .write(&message.raw)
@@ -171,6 +175,7 @@ impl Inner {
             let (id, mut rec) = mailbox_by_name(&t.names, &t.mailboxes, &user, &mailbox)?;
             t.blob_refs.insert(blob, 1).bk()?;
             t.parsed.insert(blob, parsed.as_slice()).bk()?;
+            t.fields.insert(blob, fields.as_slice()).bk()?;
             let msg = MessageRec {
                 flags: flags.clone(),
                 modseq: 0,
@@ -357,45 +362,21 @@ impl Inner {
     }
 
     /// Calls `f` for each of `uids` (ascending) that exists, in UID order, from one read
-    /// transaction: a range scan when the UIDs are dense, lookups when they are few.
+    /// transaction (see [`messages_in`]).
     fn each_message(
         &self,
         user: &str,
         mailbox: MailboxId,
         uids: &[Uid],
-        mut f: impl FnMut(Uid, MessageRec),
+        f: impl FnMut(Uid, MessageRec),
     ) -> StoreResult<()> {
-        self.read(|r| {
-            check_account(r.accounts()?, user)?;
-            load_mailbox(r.mailboxes()?, user, mailbox)?;
-            let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
-                return Ok(());
-            };
-            let messages = r.messages()?;
-            if (last - first) as usize / 4 > uids.len() {
-                for &uid in uids {
-                    if let Some(msg) = load_message(messages, mailbox, uid)? {
-                        f(uid, msg);
-                    }
-                }
-                return Ok(());
-            }
-            let mut wanted = uids.iter().peekable();
-            for item in messages.range((mailbox, first)..=(mailbox, last)).bk()? {
-                let (k, v) = item.bk()?;
-                let uid = k.value().1;
-                while wanted.next_if(|&&w| w < uid).is_some() {}
-                if wanted.next_if(|&&w| w == uid).is_some() {
-                    f(uid, decode(v.value())?);
-                }
-            }
-            Ok(())
-        })
+        self.read(|r| messages_in(r, user, mailbox, uids, f))
     }
 
     /// SEARCH's header fields of each of `uids` (ascending) that exists: from the field
-    /// cache when it has them, else from the start of each message file (then cached, if
-    /// they are fields the cache keeps).
+    /// cache when it has them, else from the `fields` rows stored at delivery, else from the
+    /// start of each message file (stores written before rows existed, names outside the
+    /// cached set). What comes from rows or files is then cached, if the cache keeps it.
     pub(crate) fn search_fields(
         &self,
         user: &str,
@@ -416,26 +397,51 @@ impl Inner {
                 Lookup::Miss(had) => missing.push((uid, had)),
             }
         }
-        // One read checks ownership (even when everything was cached) and names the files.
+        // One read checks ownership (even when everything was cached), takes what the rows
+        // have and names the files of the rest. Each miss is computed for the fields asked
+        // and those its cache entry already had, so the entry keeps covering them.
         let missing_uids: Vec<Uid> = missing.iter().map(|m| m.0).collect();
-        let mut files = Vec::with_capacity(missing.len());
-        self.each_message(user, mailbox, &missing_uids, |uid, msg| {
-            files.push((uid, msg.blob))
+        let (found, rows) = self.read(|r| {
+            let mut had = missing.into_iter();
+            let mut found = Vec::with_capacity(missing_uids.len());
+            messages_in(r, user, mailbox, &missing_uids, |uid, msg| {
+                let before = had.find(|m| m.0 == uid).map_or(0, |m| m.1);
+                found.push((uid, bits.map(|bits| bits | before), msg.blob));
+            })?;
+            let asked: Vec<(u64, u8)> = found
+                .iter()
+                .filter_map(|&(_, want, blob)| Some((blob, want?)))
+                .collect();
+            let rows = if asked.is_empty() {
+                Vec::new()
+            } else {
+                field_rows::lookup(r.fields()?, &asked)?
+            };
+            Ok((found, rows))
         })?;
-        let mut had = missing.into_iter();
-        let mut computed = Vec::with_capacity(files.len());
-        for (uid, blob) in files {
-            let before = had.find(|m| m.0 == uid).map_or(0, |m| m.1);
+        let mut rows = rows.into_iter();
+        let mut computed = Vec::with_capacity(found.len());
+        let mut files = Vec::new();
+        for (uid, want, blob) in found {
+            let Some(want) = want else {
+                files.push((uid, None, blob));
+                continue;
+            };
+            match rows.next().flatten() {
+                Some(fields) => computed.push((uid, want, fields)),
+                None => files.push((uid, Some(want), blob)),
+            }
+        }
+        for (uid, want, blob) in files {
             let header = match self.blobs.read_header(blob) {
                 Ok(h) => h,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // expunged
                 Err(e) => return Err(StoreError::Backend(format!("reading message file: {e}"))),
             };
-            match bits {
-                Some(bits) => {
-                    let bits = bits | before;
-                    let fields: Arc<[Field]> = searchable_fields(&header, &bit_names(bits)).into();
-                    computed.push((uid, bits, fields));
+            match want {
+                Some(want) => {
+                    let fields: Arc<[Field]> = searchable_fields(&header, &bit_names(want)).into();
+                    computed.push((uid, want, fields));
                 }
                 None => out.push((uid, searchable_fields(&header, names).into())),
             }
@@ -563,6 +569,42 @@ impl Inner {
             Err(e) => Err(StoreError::Backend(format!("reading message file: {e}"))),
         }
     }
+}
+
+/// Calls `f` for each of `uids` (ascending) of `user`'s `mailbox` that exists, in UID order,
+/// after checking the account and the mailbox: a range scan when the UIDs are dense, lookups
+/// when they are few.
+fn messages_in(
+    r: &Reader,
+    user: &str,
+    mailbox: MailboxId,
+    uids: &[Uid],
+    mut f: impl FnMut(Uid, MessageRec),
+) -> StoreResult<()> {
+    check_account(r.accounts()?, user)?;
+    load_mailbox(r.mailboxes()?, user, mailbox)?;
+    let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
+        return Ok(());
+    };
+    let messages = r.messages()?;
+    if (last - first) as usize / 4 > uids.len() {
+        for &uid in uids {
+            if let Some(msg) = load_message(messages, mailbox, uid)? {
+                f(uid, msg);
+            }
+        }
+        return Ok(());
+    }
+    let mut wanted = uids.iter().peekable();
+    for item in messages.range((mailbox, first)..=(mailbox, last)).bk()? {
+        let (k, v) = item.bk()?;
+        let uid = k.value().1;
+        while wanted.next_if(|&&w| w < uid).is_some() {}
+        if wanted.next_if(|&&w| w == uid).is_some() {
+            f(uid, decode(v.value())?);
+        }
+    }
+    Ok(())
 }
 
 /// A message's [`MessageInfo`], its parse decoded from the `parsed` table.

@@ -33,7 +33,8 @@
 //! info, cached summaries) run inline. Every write transaction runs on one writer thread,
 //! which commits the writes queued behind each other together, with one fsync (`commit`);
 //! readers see consistent snapshots and never wait for writers. Sessions woken by one change share read answers
-//! (`memo`); sizes, dates and searched header fields are kept in `message_cache`.
+//! (`memo`); sizes, dates and searched header fields are kept in `message_cache`, which a
+//! first search fills from the header fields stored at delivery (`field_rows`).
 //! One process only: redb locks the database file, so a second `open` of the same directory
 //! fails. Change notification is in-process (a separate `tidings deliver` process would need a
 //! cross-process signal, not built yet).
@@ -42,6 +43,7 @@ mod accounts;
 mod auth_cache;
 mod blobs;
 mod commit;
+mod field_rows;
 mod mailboxes;
 mod memo;
 mod message_cache;

@@ -14,13 +14,18 @@
 //! | `subscriptions` | (user, mailbox name)     | `()`                                    |
 //! | `blob_refs`     | blob id                  | number of messages naming the blob      |
 //! | `parsed`        | blob id                  | postcard `ParsedMessage` of the blob    |
+//! | `fields`        | blob id                  | postcard `FieldsRec`: SEARCH's fields   |
 //! | `counters`      | counter name             | next value                              |
+//!
+//! `fields` holds the decoded, folded Subject/From/To/Cc/Bcc/Date of each blob, computed at
+//! delivery (see `field_rows`). Stores written before it existed have no rows (the table is
+//! created empty at open); their messages are searched from their files, as before.
 
 use std::cell::OnceCell;
 use std::fmt::Display;
 
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use tidings_engine::command::MailboxName;
 use tidings_engine::store::{MailboxId, MessageMeta, StoreError, StoreResult};
 use tidings_engine::types::{Date, DateTime, Flag, SpecialUse, Uid};
@@ -35,6 +40,7 @@ pub(crate) const SUBSCRIPTIONS: TableDefinition<(&str, &str), ()> =
     TableDefinition::new("subscriptions");
 pub(crate) const BLOB_REFS: TableDefinition<u64, u64> = TableDefinition::new("blob_refs");
 pub(crate) const PARSED: TableDefinition<u64, &[u8]> = TableDefinition::new("parsed");
+pub(crate) const FIELDS: TableDefinition<u64, &[u8]> = TableDefinition::new("fields");
 pub(crate) const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 /// Counter: the id the next mailbox gets.
@@ -62,7 +68,8 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
     postcard::to_allocvec(value).map_err(|e| StoreError::Backend(format!("encode: {e}")))
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+/// Decodes a record; `T` may borrow from `bytes` (`&str` fields).
+pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> StoreResult<T> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Backend(format!("corrupt record: {e}")))
 }
 
@@ -179,6 +186,7 @@ pub(crate) struct Tables<'t> {
     pub subscriptions: redb::Table<'t, (&'static str, &'static str), ()>,
     pub blob_refs: redb::Table<'t, u64, u64>,
     pub parsed: redb::Table<'t, u64, &'static [u8]>,
+    pub fields: redb::Table<'t, u64, &'static [u8]>,
     pub counters: redb::Table<'t, &'static str, u64>,
 }
 
@@ -194,6 +202,7 @@ impl<'t> Tables<'t> {
             subscriptions: txn.open_table(SUBSCRIPTIONS).bk()?,
             blob_refs: txn.open_table(BLOB_REFS).bk()?,
             parsed: txn.open_table(PARSED).bk()?,
+            fields: txn.open_table(FIELDS).bk()?,
             counters: txn.open_table(COUNTERS).bk()?,
         })
     }
@@ -238,6 +247,7 @@ pub(crate) struct Reader<'t> {
     tombstones: OnceCell<redb::ReadOnlyTable<(u64, u32), u64>>,
     subscriptions: OnceCell<redb::ReadOnlyTable<(&'static str, &'static str), ()>>,
     parsed: OnceCell<redb::ReadOnlyTable<u64, &'static [u8]>>,
+    fields: OnceCell<redb::ReadOnlyTable<u64, &'static [u8]>>,
 }
 
 impl<'t> Reader<'t> {
@@ -252,6 +262,7 @@ impl<'t> Reader<'t> {
             tombstones: OnceCell::new(),
             subscriptions: OnceCell::new(),
             parsed: OnceCell::new(),
+            fields: OnceCell::new(),
         })
     }
 
@@ -287,6 +298,10 @@ impl<'t> Reader<'t> {
 
     pub fn parsed(&self) -> StoreResult<&redb::ReadOnlyTable<u64, &'static [u8]>> {
         lazy(&self.parsed, || self.txn.open_table(PARSED))
+    }
+
+    pub fn fields(&self) -> StoreResult<&redb::ReadOnlyTable<u64, &'static [u8]>> {
+        lazy(&self.fields, || self.txn.open_table(FIELDS))
     }
 }
 
