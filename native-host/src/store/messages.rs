@@ -155,45 +155,25 @@ impl Inner {
     /// APPEND: the blob is written and synced first; the transaction naming it commits after.
     /// If the transaction fails, the blob is deleted again. The blob's parse and search
     /// fields are stored with it (every delivery path, LMTP, `deliver` and import, ends here).
-    pub(crate) fn append(
-        &self,
-        user: &str,
-        mailbox: &MailboxName,
-        message: NewMessage,
-    ) -> StoreResult<Appended> {
+    /// The file half of an APPEND: writes and syncs the message file and encodes what the
+    /// transaction stores beside it. Blocks (file I/O); the transaction is [`append_job`].
+    pub(crate) fn append_file(&self, message: &NewMessage) -> StoreResult<AppendFile> {
         let parsed = encode(message.parsed.as_ref())?;
         let fields = field_rows::row_of(&message.raw)?;
         let blob = self
             .blobs
             .write(&message.raw)
             .map_err(|e| StoreError::Backend(format!("writing message file: {e}")))?;
-        let (user, mailbox) = (user.to_owned(), normal(mailbox));
-        let flags = flag_strings(&message.flags);
-        let (size, date) = (message.raw.len() as u64, message.internal_date.into());
-        let result = self.write(move |t| {
-            check_account(&t.accounts, &user)?;
-            let (id, mut rec) = mailbox_by_name(&t.names, &t.mailboxes, &user, &mailbox)?;
-            t.blob_refs.insert(blob, 1).bk()?;
-            t.parsed.insert(blob, parsed.as_slice()).bk()?;
-            t.fields.insert(blob, fields.as_slice()).bk()?;
-            let msg = MessageRec {
-                flags: flags.clone(),
-                modseq: 0,
-                size,
-                date,
-                blob,
-            };
-            let mapping = insert_all(t, id, &mut rec, vec![(0, msg)])?;
-            Ok(Appended {
-                mailbox: id,
-                uidvalidity: rec.uidvalidity,
-                uid: mapping.first().map(|p| p.1).unwrap_or_default(),
-            })
-        });
-        if result.is_err() {
-            self.blobs.remove(&[blob]);
-        }
-        result
+        Ok(AppendFile {
+            blob,
+            parsed,
+            fields,
+        })
+    }
+
+    /// After an APPEND's transaction failed: its file names nothing, so it goes.
+    pub(crate) fn append_failed(&self, file: u64) {
+        self.blobs.remove(&[file]);
     }
 
     pub(crate) fn expunge(
@@ -692,4 +672,50 @@ pub(crate) fn copy_job(
 ) -> impl FnMut(&mut Tables) -> StoreResult<(Copied, Vec<u64>)> + Send + 'static {
     let (user, uids, dest) = (user.to_owned(), uids.to_vec(), dest.clone());
     move |t| copy_in(t, &user, mailbox, &uids, &dest, expunge_source)
+}
+
+/// A message file written and synced, with the encoded parse and search fields that the
+/// APPEND's transaction stores beside it.
+pub(crate) struct AppendFile {
+    pub blob: u64,
+    parsed: Vec<u8>,
+    fields: Vec<u8>,
+}
+
+/// The write transaction of an APPEND whose file is `file`: the message enters `mailbox`
+/// with `message`'s flags and date. Queued straight to the writer by `FileStore::append`.
+pub(crate) fn append_job(
+    user: &str,
+    mailbox: &MailboxName,
+    message: &NewMessage,
+    file: AppendFile,
+) -> impl FnMut(&mut Tables) -> StoreResult<Appended> + Send + 'static {
+    let (user, mailbox) = (user.to_owned(), normal(mailbox));
+    let flags = flag_strings(&message.flags);
+    let (size, date) = (message.raw.len() as u64, message.internal_date.into());
+    let AppendFile {
+        blob,
+        parsed,
+        fields,
+    } = file;
+    move |t| {
+        check_account(&t.accounts, &user)?;
+        let (id, mut rec) = mailbox_by_name(&t.names, &t.mailboxes, &user, &mailbox)?;
+        t.blob_refs.insert(blob, 1).bk()?;
+        t.parsed.insert(blob, parsed.as_slice()).bk()?;
+        t.fields.insert(blob, fields.as_slice()).bk()?;
+        let msg = MessageRec {
+            flags: flags.clone(),
+            modseq: 0,
+            size,
+            date,
+            blob,
+        };
+        let mapping = insert_all(t, id, &mut rec, vec![(0, msg)])?;
+        Ok(Appended {
+            mailbox: id,
+            uidvalidity: rec.uidvalidity,
+            uid: mapping.first().map(|p| p.1).unwrap_or_default(),
+        })
+    }
 }

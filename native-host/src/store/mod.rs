@@ -419,10 +419,20 @@ impl Store for FileStore {
         {
             return Err(StoreError::TooBig);
         }
-        let (user, mailbox) = (account.name.clone(), mailbox.clone());
-        let appended = self
-            .blocking(move |i| i.append(&user, &mailbox, message))
-            .await?;
+        // The file is written and synced on the blocking pool; the transaction goes to the
+        // writer and is awaited here, so no thread waits through the commit.
+        let message = Arc::new(message);
+        let for_file = Arc::clone(&message);
+        let file = self.blocking(move |i| i.append_file(&for_file)).await?;
+        let blob = file.blob;
+        let job = messages::append_job(&account.name, mailbox, &message, file);
+        let appended = match self.submit(job).await {
+            Ok(appended) => appended,
+            Err(e) => {
+                self.inner.append_failed(blob);
+                return Err(e);
+            }
+        };
         self.notify_if(account, true);
         Ok(appended)
     }

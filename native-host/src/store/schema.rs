@@ -236,7 +236,8 @@ impl<'t> Tables<'t> {
 
 /// The read-only tables of one read transaction (a consistent snapshot), each opened on
 /// first use: opening a redb table type-checks it, and most queries need only a few (the
-/// benchmark profile had opening all eight as half the cost of a per-message lookup).
+/// benchmark profile had opening all of them, eight then, as half the cost of a per-message
+/// lookup).
 pub(crate) struct Reader<'t> {
     txn: &'t ReadTransaction,
     accounts: OnceCell<redb::ReadOnlyTable<&'static str, &'static str>>,
