@@ -92,7 +92,7 @@ async fn finish(writes: Writes<'_>) -> StoreResult<()> {
 fn insert_all<'a>(
     t: &'a Tables<'_>,
     dest: &mut MailboxRec,
-    msgs: Vec<(MessageRec, Vec<u8>)>,
+    msgs: Vec<(MessageRec, Arc<[u8]>)>,
 ) -> StoreResult<(Vec<(Uid, Uid)>, Writes<'a>)> {
     let mut writes: Writes<'a> = Vec::new();
     if msgs.is_empty() {
@@ -166,7 +166,7 @@ async fn take_copies(
     t: &Tables<'_>,
     mailbox: MailboxId,
     uids: &[Uid],
-) -> StoreResult<Vec<(MessageRec, Vec<u8>)>> {
+) -> StoreResult<Vec<(MessageRec, Arc<[u8]>)>> {
     let mut out = Vec::new();
     for uid in sorted(uids) {
         let (msg, raw) = (t.message(mailbox, uid), t.blob(mailbox, uid));
@@ -744,7 +744,7 @@ impl Store for IndexedDbStore {
         let raw = t.blob(mailbox, uid);
         t.mailbox(account, mailbox).await?;
         let raw = raw.await?.ok_or(StoreError::NoSuchMailbox)?;
-        Ok(Arc::from(raw))
+        Ok(raw)
     }
 
     /// Size and date from the head of the message row, without decoding its parse.
