@@ -18,7 +18,6 @@
 use std::cell::RefCell;
 use std::future::{poll_fn, ready, Future};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use indexed_db_futures::database::Database;
@@ -50,17 +49,31 @@ pub(super) async fn read(
             .iter()
             .map(|row| MessageHead::decode(row, "message").map(|h| (h.uid, h.size)))
             .collect::<StoreResult<Vec<_>>>()?;
-        let sizes = batch::pick(uids, heads);
+        let sizes = batch::pick(uids, heads.clone());
         let run = batch::run_within(&sizes, max_bytes);
         let present: Vec<Uid> = run.iter().filter(|r| r.1.is_some()).map(|r| r.0).collect();
         let blobs = match (present.first(), present.last()) {
-            (Some(&a), Some(&b)) => t.blobs_in(mailbox, a, b).await?,
+            (Some(&a), Some(&b)) => {
+                // Every message row has its blob under the same key, written and removed in
+                // the same transactions, and this one reads both: the blobs of a..=b belong to
+                // the rows of a..=b in order, so their keys need no second scan of the range.
+                // Should the two not pair up (a count or a length that differs), the keys
+                // are read after all.
+                let rows: Vec<(Uid, u64)> = heads
+                    .into_iter()
+                    .filter(|h| (a..=b).contains(&h.0))
+                    .collect();
+                let values = t.blob_values_in(mailbox, a, b).await?;
+                let paired = values.len() == rows.len()
+                    && rows.iter().zip(&values).all(|(r, v)| r.1 == v.len() as u64);
+                if paired {
+                    rows.into_iter().map(|r| r.0).zip(values).collect()
+                } else {
+                    t.blobs_in(mailbox, a, b).await?
+                }
+            }
             _ => Vec::new(),
         };
-        let blobs = blobs
-            .into_iter()
-            .map(|(u, raw)| (u, Arc::<[u8]>::from(raw)))
-            .collect();
         return Ok(batch::in_place(run, batch::pick(&present, blobs)));
     }
     let head = |u| t.message_head(mailbox, u);
@@ -71,7 +84,7 @@ pub(super) async fn read(
         ready(Ok(())),
         &present,
         |u| t.blob(mailbox, u),
-        |_, raw| Arc::<[u8]>::from(raw),
+        |_, raw| raw,
     )
     .await?;
     Ok(batch::in_place(run, blobs))
