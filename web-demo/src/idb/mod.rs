@@ -4,6 +4,11 @@
 //! Tables (all with out-of-line keys, values are postcard bytes in a `Uint8Array` unless said):
 //! `accounts` (name), `mailboxes` (id), `messages` and `blobs` (raw bytes) and `tombstones`
 //! (`[mailboxId, uid]`), `subscriptions` (`[account, name]`), `counters` (name → number).
+//!
+//! Durability: a mutation answers after its transaction commits, with the browser's default
+//! durability hint. In Chromium that behaves as `relaxed` (a 20 KB write and commit: ~0.6 ms,
+//! against ~1.9 ms with `strict`): committed mail survives the tab or the browser crashing,
+//! not necessarily the OS crashing or a power cut, where the native FileStore syncs.
 
 mod ops;
 mod runs;
