@@ -2,18 +2,17 @@
 //! (bytes, flags, UIDVALIDITY, UIDNEXT, expunges), UIDs are never reused, COPY shares blob
 //! files, and sessions on other tasks can use the store concurrently (`Send` futures).
 
-use std::path::Path;
+mod support;
+
 use std::sync::Arc;
 
-use tidings_engine::command::{MailboxName, StoreOp};
+use tidings_engine::command::StoreOp;
 use tidings_engine::mime::ParsedMessage;
-use tidings_engine::store::{Account, NewMessage, Store, StoreError};
+use tidings_engine::store::{NewMessage, Store, StoreError};
 use tidings_engine::types::{Date, DateTime, Flag};
-use tidings_host::store::{FileStore, BLOB_DIR};
+use tidings_host::store::FileStore;
 
-fn mbox(name: &str) -> MailboxName {
-    MailboxName::new(name)
-}
+use support::{blob_files, login, mbox, open};
 
 /// A message whose bytes include non-UTF-8 octets, so "byte-identical" means something.
 fn message(n: u8, flags: &[Flag]) -> NewMessage {
@@ -39,32 +38,7 @@ fn message(n: u8, flags: &[Flag]) -> NewMessage {
     }
 }
 
-fn open(dir: &Path) -> FileStore {
-    FileStore::open(dir).expect("open store")
-}
-
-async fn login(store: &FileStore) -> Account {
-    store
-        .authenticate("alice", b"pw")
-        .await
-        .expect("authenticate")
-        .expect("alice exists")
-}
-
 /// Every blob file in the store (not temp files).
-fn blob_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for sub in std::fs::read_dir(dir.join(BLOB_DIR)).expect("blob dir") {
-        let sub = sub.expect("entry").path();
-        if sub.is_dir() {
-            for f in std::fs::read_dir(&sub).expect("sub dir") {
-                out.push(f.expect("entry").path());
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_survives_reopen_and_uids_are_not_reused() {

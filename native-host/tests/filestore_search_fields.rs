@@ -3,16 +3,19 @@
 //! their blob's row, collected blobs drop it, stores written without rows still answer from
 //! the files, and both sources give the same answers on tricky messages.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use redb::{ReadableTableMetadata, TableDefinition};
-use tidings_engine::command::MailboxName;
 use tidings_engine::mime::ParsedMessage;
 use tidings_engine::search::{searchable_fields, Field};
-use tidings_engine::store::{Account, MailboxId, NewMessage, Store};
-use tidings_engine::types::{Date, DateTime, Uid};
-use tidings_host::store::{FileStore, BLOB_DIR, DB_FILE};
+use tidings_engine::store::{MailboxId, NewMessage, Store};
+use tidings_engine::types::{DateTime, Uid};
+use tidings_host::store::{FileStore, DB_FILE};
+
+use support::{blob_files, login, mbox, open};
 
 /// The table of stored fields, as `store/schema.rs` defines it.
 const FIELDS: TableDefinition<u64, &[u8]> = TableDefinition::new("fields");
@@ -24,27 +27,15 @@ fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|n| n.to_string()).collect()
 }
 
-fn mbox(name: &str) -> MailboxName {
-    MailboxName::new(name)
-}
-
+/// `raw` as it is (bare LFs kept, unlike `NewMessage::from_raw`), delivered at 2024-01-01
+/// 12:00 UTC without flags.
 fn new_message(raw: &[u8]) -> NewMessage {
     let raw: Arc<[u8]> = Arc::from(raw);
     NewMessage {
         parsed: Arc::new(ParsedMessage::parse(&raw)),
         raw,
         flags: Vec::new(),
-        internal_date: DateTime {
-            date: Date {
-                year: 2024,
-                month: 1,
-                day: 1,
-            },
-            hour: 12,
-            minute: 0,
-            second: 0,
-            zone_minutes: 0,
-        },
+        internal_date: DateTime::from_unix(1_704_110_400, 0),
     }
 }
 
@@ -82,18 +73,6 @@ Date: Mon, 1 Jan 2024 12:00:00 +0000\r\n\r\nSubject: in the body\r\n"
     out
 }
 
-fn open(dir: &Path) -> FileStore {
-    FileStore::open(dir).expect("open store")
-}
-
-async fn login(store: &FileStore) -> Account {
-    store
-        .authenticate("alice", b"pw")
-        .await
-        .expect("authenticate")
-        .expect("alice exists")
-}
-
 /// A store in `dir` with user alice and `messages` appended to INBOX (UIDs 1..).
 async fn filled(dir: &Path, messages: &[Vec<u8>]) -> MailboxId {
     let store = open(dir);
@@ -108,19 +87,6 @@ async fn filled(dir: &Path, messages: &[Vec<u8>]) -> MailboxId {
             .mailbox;
     }
     id
-}
-
-fn blob_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for sub in std::fs::read_dir(dir.join(BLOB_DIR)).expect("blob dir") {
-        let sub = sub.expect("entry").path();
-        if sub.is_dir() {
-            for f in std::fs::read_dir(&sub).expect("sub dir") {
-                out.push(f.expect("entry").path());
-            }
-        }
-    }
-    out
 }
 
 /// Empties every message file (the store must be closed): a search that reads a file now
